@@ -1,0 +1,1 @@
+"""Composition root: settings, database set-up and the `eduwallet` command that runs the three services."""

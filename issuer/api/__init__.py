@@ -1,0 +1,1 @@
+"""HTTP routers of the issuer service (thin: they call the service layer)."""

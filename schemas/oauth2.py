@@ -1,0 +1,109 @@
+"""OAuth 2.0 error responses (RFC 6749 §5.2, RFC 6750 §3.1) as exceptions.
+
+https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+
+`ProtocolError` is the base of every protocol error this project answers with.
+Each subclass names the spec's error code; one handler per service writes
+`{"error": code, "error_description": ...}` with the right HTTP status.
+The description is public: keep internals out of it (`internal` is for logs).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+__all__ = [
+    "AccessDenied",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidRequest",
+    "InvalidScope",
+    "InvalidToken",
+    "NotFound",
+    "ProtocolError",
+    "UnauthorizedClient",
+    "UnsupportedGrantType",
+]
+
+# RFC 6749 §5.2: error_description is ASCII %x20-21 / %x23-5B / %x5D-7E.
+_ALLOWED_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
+
+class ProtocolError(Exception):
+    """An error answered to the other party with a spec error code."""
+
+    error: ClassVar[str] = "server_error"
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, description: str | None = None, *, internal: str | None = None) -> None:
+        self.description = _ALLOWED_DESCRIPTION.sub("", description)[:500] if description else None
+        self.internal = internal
+        super().__init__(description or self.error)
+
+    def body(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+    def headers(self) -> dict[str, str]:
+        return {"Cache-Control": "no-store"}
+
+
+class InvalidRequest(ProtocolError):
+    """The request is missing a required parameter, includes an unsupported value, or is otherwise malformed."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(ProtocolError):
+    """Client authentication failed."""
+
+    error = "invalid_client"
+    status_code = 401
+
+
+class InvalidGrant(ProtocolError):
+    """The grant (code, pre-authorized code, PIN) is invalid, expired, revoked or already used."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(ProtocolError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(ProtocolError):
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(ProtocolError):
+    error = "invalid_scope"
+
+
+class AccessDenied(ProtocolError):
+    """The resource owner or server denied the request."""
+
+    error = "access_denied"
+    status_code = 403
+
+
+class InvalidToken(ProtocolError):
+    """RFC 6750 §3.1: the access token is expired, revoked, malformed or invalid."""
+
+    error = "invalid_token"
+    status_code = 401
+
+    def headers(self) -> dict[str, str]:
+        value = f'Bearer error="{self.error}"'
+        if self.description:
+            value += f', error_description="{self.description}"'
+        return {**super().headers(), "WWW-Authenticate": value}
+
+
+class NotFound(ProtocolError):
+    """Not an OAuth code: the addressed resource does not exist (404)."""
+
+    error = "not_found"
+    status_code = 404

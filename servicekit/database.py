@@ -1,0 +1,75 @@
+"""Database engine, sessions and Alembic migrations, one database per service.
+
+SQLite (the default, a file under `var/`) runs in WAL mode with a busy timeout so
+several requests can work at once; PostgreSQL is used as is. Migrations run on
+start; on PostgreSQL under an advisory lock so several workers can start together.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+__all__ = ["make_engine", "session_scope", "upgrade_database"]
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+            # pysqlite must not open transactions itself: the "begin" listener does.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin_immediate(conn: Any) -> None:
+            # Take the write lock at BEGIN: read-then-write transactions cannot deadlock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A FastAPI dependency body: one session per request, closed afterwards."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def upgrade_database(engine: Engine, script_location: Path) -> None:
+    """Apply the service's Alembic migrations up to head."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            lock_id = zlib.crc32(str(script_location.name).encode()) & 0x7FFFFFFF
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+            connection.commit()
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        finally:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+                connection.commit()

@@ -1,0 +1,100 @@
+"""Start services for integration tests: real uvicorn processes on 127.0.0.1, real databases.
+
+The database is SQLite in a temporary folder, or, when `EDUWALLET_TEST_POSTGRES_URL`
+names a PostgreSQL server (as `.ci/run` sets it), a fresh database created there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy
+
+POSTGRES_URL = os.environ.get("EDUWALLET_TEST_POSTGRES_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_database_url(name: str, tmp_path: Path) -> str:
+    """A fresh, empty database for one service in one test."""
+    if not POSTGRES_URL:
+        return f"sqlite:///{tmp_path / (name + '.db')}"
+    database = f"ew_{name}_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
+                                     isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + database
+
+
+@dataclass
+class RunningService:
+    name: str
+    url: str
+    var_dir: Path
+    database_url: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+
+@contextmanager
+def running_service(name: str, tmp_path: Path, *, env: dict[str, str] | None = None,
+                    workers: int = 1) -> Iterator[RunningService]:
+    """Run `<name>.app:create_app` under uvicorn on a free loopback port until the block ends."""
+    port = free_port()
+    var_dir = tmp_path / f"{name}-var"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"EDUWALLET_{name.upper()}_"
+    database_url = new_database_url(name, tmp_path)
+    process_env = {**os.environ, prefix + "VAR_DIR": str(var_dir), prefix + "PORT": str(port),
+                   prefix + "DATABASE_URL": database_url, prefix + "PUBLIC_URL": f"http://localhost:{port}",
+                   **(env or {})}
+    log_file = tmp_path / f"{name}.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", f"{name}.app:create_app", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+            env=process_env, stdout=log, stderr=subprocess.STDOUT)
+    service = RunningService(name, f"http://localhost:{port}", var_dir, database_url, process, log_file)
+    try:
+        _wait_ready(service)
+        yield service
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(service: RunningService, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited early:\n{service.log()}")
+        try:
+            if httpx.get(service.url + "/healthz", timeout=1.0).status_code == 200:  # noqa: TID251 - test harness
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{service.name} did not become ready:\n{service.log()}")

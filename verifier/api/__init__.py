@@ -1,0 +1,1 @@
+"""HTTP routers of the verifier service (thin: they call the service layer)."""

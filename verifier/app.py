@@ -1,0 +1,28 @@
+"""The verifier app factory: `create_app(settings)`; `uvicorn --factory verifier.app:create_app` reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from servicekit.app import add_service_basics
+from servicekit.database import make_engine, upgrade_database
+from servicekit.masterkey import load_master_key
+
+from verifier.settings import VerifierSettings
+
+__all__ = ["create_app"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: VerifierSettings | None = None) -> FastAPI:
+    settings = settings or VerifierSettings()
+    engine = make_engine(settings.db_url)
+    upgrade_database(engine, MIGRATIONS)
+    app = FastAPI(title="eduwallet verifier", version="0.1.0")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.master_key = load_master_key(settings)
+    add_service_basics(app, engine=engine, max_body_bytes=settings.max_body_bytes)
+    return app

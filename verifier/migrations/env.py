@@ -1,0 +1,7 @@
+"""Alembic environment of the verifier database."""
+
+from servicekit.migrations_env import run
+
+import verifier.models as models
+
+run(models.VerifierTable.metadata)

@@ -1,0 +1,1 @@
+"""HTTP routers of the wallet service (thin: they call the service layer)."""
