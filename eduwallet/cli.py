@@ -11,10 +11,15 @@ from typing import Annotated
 
 import typer
 
+from eduwallet.commands import issuer, verifier, wallet
 from eduwallet.serve import serve as run_services
 
 app = typer.Typer(name="eduwallet", help="Verifiable microcredentials: issuer, wallet and verifier.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+
+app.add_typer(issuer.app)
+app.add_typer(wallet.app)
+app.add_typer(verifier.app)
 
 
 @app.callback()

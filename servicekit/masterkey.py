@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
-from vc.keys import MasterKey
-
 from servicekit.settings import ServiceSettings
+from vc.keys import MasterKey
 
 __all__ = ["load_master_key"]
 

@@ -1,0 +1,1 @@
+"""Sub-commands of `eduwallet`, one module per service."""
