@@ -1,15 +1,23 @@
-"""base64url without padding (RFC 7515 §2) and canonical JSON bytes."""
+"""base64url without padding (RFC 7515 §2), canonical JSON bytes, and bounded ZLIB/GZIP inflate."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import re
+import zlib
 from typing import Any
 
 from vc.errors import MalformedToken
 
-__all__ = ["b64url_decode", "b64url_encode", "json_bytes"]
+__all__ = ["ZLIB_WBITS", "GZIP_WBITS", "b64url_decode", "b64url_encode", "inflate", "json_bytes"]
+
+#: `wbits` for `inflate`: ZLIB (RFC 1950) and GZIP (RFC 1952) framing of DEFLATE (RFC 1951).
+ZLIB_WBITS = zlib.MAX_WBITS
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+_B64URL_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -18,7 +26,7 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(data: str) -> bytes:
     """Decode unpadded base64url; refuse padding and characters outside the alphabet."""
-    if not isinstance(data, str) or "=" in data:
+    if not isinstance(data, str) or not _B64URL_ALPHABET.fullmatch(data):
         raise MalformedToken("not unpadded base64url")
     try:
         return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
@@ -29,3 +37,28 @@ def b64url_decode(data: str) -> bytes:
 def json_bytes(value: Any) -> bytes:
     """Compact JSON, UTF-8, as put into JWS payloads and headers."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def inflate(data: bytes, *, wbits: int, max_size: int) -> bytes:
+    """Decompress a whole ZLIB stream or GZIP file (all its members), producing at most `max_size` bytes.
+
+    Refuses (MalformedToken) a corrupt or truncated stream, trailing bytes after a ZLIB stream, and
+    output beyond `max_size` (a decompression bomb) without ever inflating past the bound.
+    """
+    out = bytearray()
+    rest = data
+    while True:
+        decompressor = zlib.decompressobj(wbits=wbits)
+        try:
+            out += decompressor.decompress(rest, max_size - len(out) + 1)
+        except zlib.error as exc:
+            raise MalformedToken("not a valid compressed stream") from exc
+        if len(out) > max_size:
+            raise MalformedToken(f"decompressed data exceeds {max_size} bytes")
+        if not decompressor.eof:
+            raise MalformedToken("compressed stream is truncated")
+        rest = decompressor.unused_data
+        if not rest:
+            return bytes(out)
+        if wbits != GZIP_WBITS:
+            raise MalformedToken("trailing bytes after the compressed stream")

@@ -59,8 +59,8 @@ def public_jwk(key: PublicKey | PrivateKey) -> dict[str, str]:
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, ec.SECP256R1):
             raise KeyResolutionError("only the P-256 curve is supported")
-        numbers = key.public_numbers()
-        return {"kty": "EC", "crv": "P-256", "x": _int_to_b64(numbers.x, 32), "y": _int_to_b64(numbers.y, 32)}
+        point = key.public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": _int_to_b64(point.x, 32), "y": _int_to_b64(point.y, 32)}
     if isinstance(key, ed25519.Ed25519PublicKey):
         from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -102,7 +102,7 @@ def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
         raise MalformedToken("JWK carries private key material")
     try:
         return _public_key_cached(_freeze(jwk))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise MalformedToken(f"invalid JWK: {exc}") from exc
 
 
@@ -140,7 +140,10 @@ def private_key_from_jwk(jwk: dict[str, Any]) -> PrivateKey:
             assert isinstance(public, ec.EllipticCurvePublicKey)
             return ec.EllipticCurvePrivateNumbers(_b64_to_int(jwk["d"]), public.public_numbers()).private_key()
         if kty == "OKP" and jwk.get("crv") == "Ed25519":
-            return ed25519.Ed25519PrivateKey.from_private_bytes(b64url_decode(jwk["d"]))
+            okp = ed25519.Ed25519PrivateKey.from_private_bytes(b64url_decode(jwk["d"]))
+            if "x" in jwk and public_jwk(okp)["x"] != jwk["x"]:
+                raise MalformedToken("invalid private JWK: x is not the public key of d")
+            return okp
         if kty == "RSA":
             public_numbers = rsa.RSAPublicNumbers(_b64_to_int(jwk["e"]), _b64_to_int(jwk["n"]))
             return rsa.RSAPrivateNumbers(
@@ -155,7 +158,8 @@ def private_key_from_jwk(jwk: dict[str, Any]) -> PrivateKey:
 
 def jwk_thumbprint(jwk: dict[str, Any]) -> str:
     """RFC 7638 JWK Thumbprint with SHA-256, base64url."""
-    members = _THUMBPRINT_MEMBERS.get(jwk.get("kty", ""))
+    kty = jwk.get("kty") if isinstance(jwk, dict) else None
+    members = _THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
     if members is None or any(m not in jwk for m in members):
         raise MalformedToken("JWK lacks the members its thumbprint needs")
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)

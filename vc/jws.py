@@ -52,7 +52,7 @@ class DecodedJws:
         """The payload as a JSON object (JWT claims set)."""
         try:
             value = json.loads(self.payload)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise MalformedToken("payload is not JSON") from exc
         if not isinstance(value, dict):
             raise MalformedToken("payload is not a JSON object")
@@ -75,6 +75,8 @@ def sign_jws(
         protected["kid"] = signer.kid
     if header:
         protected.update(header)
+    if protected["alg"] != signer.alg:
+        raise AlgorithmNotAllowed(f"the header says {protected['alg']!r}, the signer signs {signer.alg}")
     body = payload if isinstance(payload, bytes) else json_bytes(payload)
     signing_input = f"{b64url_encode(json_bytes(protected))}.{b64url_encode(body)}".encode("ascii")
     return f"{signing_input.decode('ascii')}.{b64url_encode(signer.sign(signing_input))}"
@@ -89,7 +91,7 @@ def decode_jws(token: str) -> DecodedJws:
         raise MalformedToken("a compact JWS has three parts")
     try:
         header = json.loads(b64url_decode(parts[0]))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise MalformedToken("JWS header is not JSON") from exc
     if not isinstance(header, dict):
         raise MalformedToken("JWS header is not a JSON object")

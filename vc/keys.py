@@ -79,7 +79,7 @@ _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 def raw_sign(key: PrivateKey, alg: str, data: bytes) -> bytes:
     """Sign `data` as JWS algorithm `alg` (RFC 7518 §3)."""
-    if alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
+    if alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
         r, s = decode_dss_signature(key.sign(data, _ECDSA_SHA256))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
     if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
