@@ -23,10 +23,16 @@ __all__ = [
     "Evidence",
     "IdentityObject",
     "Image",
+    "JsonObject",
+    "Number",
+    "OB3_CONTEXT",
+    "Ob3Model",
     "OpenBadgeCredential",
     "Profile",
     "Result",
     "ResultDescription",
+    "TypeValue",
+    "VCDM_2_0_CONTEXT",
 ]
 
 VCDM_2_0_CONTEXT = "https://www.w3.org/ns/credentials/v2"
