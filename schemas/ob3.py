@@ -23,7 +23,6 @@ __all__ = [
     "Evidence",
     "IdentityObject",
     "Image",
-    "JsonObject",
     "Number",
     "OB3_CONTEXT",
     "Ob3Model",
@@ -41,10 +40,10 @@ OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 #: A JSON-LD `type`: one IRI or a set of them.
 TypeValue = str | list[str]
 Number = int | float
-JsonObject = dict[str, Any]
+_JsonObject = dict[str, Any]
 
 
-def _default_context() -> list[str | JsonObject]:
+def _default_context() -> list[str | _JsonObject]:
     return [VCDM_2_0_CONTEXT, OB3_CONTEXT]
 
 
@@ -53,7 +52,7 @@ class Ob3Model(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True)
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> _JsonObject:
         """The wire form: `model_dump(by_alias=True, exclude_none=True)`."""
         return self.model_dump(by_alias=True, exclude_none=True)
 
@@ -88,7 +87,7 @@ class ResultDescription(Ob3Model):
     allowedValue: list[str] | None = None
     requiredLevel: str | None = None
     requiredValue: str | None = None
-    rubricCriterionLevel: list[JsonObject] | None = None
+    rubricCriterionLevel: list[_JsonObject] | None = None
     valueMax: str | None = None
     valueMin: str | None = None
 
@@ -117,12 +116,12 @@ class Profile(Ob3Model):
     url: str | None = None
     phone: str | None = None
     description: str | None = None
-    endorsement: list[JsonObject] | None = None
+    endorsement: list[_JsonObject] | None = None
     endorsementJwt: list[str] | None = None
     image: str | Image | None = None
     email: str | None = None
-    address: JsonObject | None = None
-    otherIdentifier: list[JsonObject] | None = None
+    address: _JsonObject | None = None
+    otherIdentifier: list[_JsonObject] | None = None
     official: str | None = None
     parentOrg: Profile | None = None
     familyName: str | None = None
@@ -155,14 +154,14 @@ class Achievement(Ob3Model):
     achievementType: str | None = None
     creator: Profile | None = None
     creditsAvailable: Number | None = None
-    endorsement: list[JsonObject] | None = None
+    endorsement: list[_JsonObject] | None = None
     endorsementJwt: list[str] | None = None
     fieldOfStudy: str | None = None
     humanCode: str | None = None
     image: str | Image | None = None
     inLanguage: str | None = None
-    otherIdentifier: list[JsonObject] | None = None
-    related: list[JsonObject] | None = None
+    otherIdentifier: list[_JsonObject] | None = None
+    related: list[_JsonObject] | None = None
     resultDescription: list[ResultDescription] | None = None
     specialization: str | None = None
     tag: list[str] | None = None
@@ -189,7 +188,7 @@ class AchievementSubject(Ob3Model):
 class OpenBadgeCredential(Ob3Model):
     """OB 3.0 `AchievementCredential` / `OpenBadgeCredential` (VCDM 2.0)."""
 
-    context: list[str | JsonObject] = Field(default_factory=_default_context, alias="@context")
+    context: list[str | _JsonObject] = Field(default_factory=_default_context, alias="@context")
     id: str
     type: list[str] = Field(default_factory=lambda: ["VerifiableCredential", "OpenBadgeCredential"])
     issuer: str | Profile
@@ -200,18 +199,18 @@ class OpenBadgeCredential(Ob3Model):
     image: str | Image | None = None
     awardedDate: str | None = None
     validUntil: str | None = None
-    endorsement: list[JsonObject] | None = None
+    endorsement: list[_JsonObject] | None = None
     endorsementJwt: list[str] | None = None
     evidence: list[Evidence] | None = None
-    proof: list[JsonObject] | JsonObject | None = None
-    credentialSchema: list[JsonObject] | JsonObject | None = None
-    credentialStatus: JsonObject | list[JsonObject] | None = None
-    refreshService: JsonObject | None = None
-    termsOfUse: list[JsonObject] | None = None
+    proof: list[_JsonObject] | _JsonObject | None = None
+    credentialSchema: list[_JsonObject] | _JsonObject | None = None
+    credentialStatus: _JsonObject | list[_JsonObject] | None = None
+    refreshService: _JsonObject | None = None
+    termsOfUse: list[_JsonObject] | None = None
 
     @field_validator("context")
     @classmethod
-    def _vcdm_2_0_first(cls, value: list[str | JsonObject]) -> list[str | JsonObject]:
+    def _vcdm_2_0_first(cls, value: list[str | _JsonObject]) -> list[str | _JsonObject]:
         if not value or value[0] != VCDM_2_0_CONTEXT:
             raise ValueError(f"the first @context must be {VCDM_2_0_CONTEXT}")
         return value
