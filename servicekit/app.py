@@ -1,8 +1,9 @@
-"""The shell of each service's FastAPI app: health, errors as protocol errors, limits, headers."""
+"""The shell of each service's FastAPI app: health, metrics, JSON logs, errors as protocol errors, limits, headers."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.oauth2 import ProtocolError
+from servicekit.logging import RequestLogging, configure_logging
+from servicekit.metrics import CONTENT_TYPE_LATEST, PrometheusMiddleware, configure_metrics, exposition
 
 __all__ = ["BodySizeLimit", "add_service_basics"]
 
@@ -75,8 +78,21 @@ async def _too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def add_service_basics(app: FastAPI, *, engine: Engine, max_body_bytes: int) -> None:
-    """Health endpoints, protocol-error handlers, body limit and security headers."""
+def service_name(app: FastAPI) -> str:
+    """`issuer` for an app titled "eduwallet issuer"."""
+    return app.title.removeprefix("eduwallet ").strip().lower().replace(" ", "-") or "service"
+
+
+def add_service_basics(app: FastAPI, *, engine: Engine, max_body_bytes: int, service: str | None = None,
+                       log_level: int | str | None = None) -> None:
+    """Health endpoints, `/metrics`, JSON logs with request ids, protocol-error handlers, body limit, security headers.
+
+    `service` names the service in log lines and metrics (by default from the app's title);
+    `log_level` defaults to `EDUWALLET_LOG_LEVEL` from the environment, else INFO.
+    """
+    service = service or service_name(app)
+    configure_logging(service, level=log_level or os.environ.get("EDUWALLET_LOG_LEVEL", "INFO").upper())
+    configure_metrics(service)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -91,6 +107,10 @@ def add_service_basics(app: FastAPI, *, engine: Engine, max_body_bytes: int) -> 
             log.exception("readiness check failed")
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(_request: Request, exc: ProtocolError) -> JSONResponse:
@@ -121,3 +141,6 @@ def add_service_basics(app: FastAPI, *, engine: Engine, max_body_bytes: int) -> 
         return response
 
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    # Added last, so outermost: 413s from the body limit are counted and logged too.
+    app.add_middleware(PrometheusMiddleware, service=service, router=app.router)
+    app.add_middleware(RequestLogging)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 
 from servicekit.settings import ServiceSettings
 from vc.keys import MasterKey
@@ -21,7 +22,16 @@ def load_master_key(settings: ServiceSettings) -> MasterKey:
         path.parent.mkdir(parents=True, exist_ok=True)
         log.warning("no master key configured for %s: generated one in %s (set EDUWALLET_%s_MASTER_KEY in production)",
                     settings.service_name, path, settings.service_name.upper())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Write to a private temporary file, then link it into place: of several workers starting
+        # at once exactly one key wins, and nobody reads a half-written file.
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(MasterKey.generate_text())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return MasterKey.from_text(path.read_text())

@@ -29,13 +29,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _admin_engine() -> sqlalchemy.Engine:
+    assert POSTGRES_URL
+    return sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
+                                    isolation_level="AUTOCOMMIT")
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by `new_database_url` (nothing to do for SQLite files)."""
+    if not POSTGRES_URL or not url.startswith("postgresql"):
+        return
+    admin = _admin_engine()
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def new_database_url(name: str, tmp_path: Path) -> str:
     """A fresh, empty database for one service in one test."""
     if not POSTGRES_URL:
         return f"sqlite:///{tmp_path / (name + '.db')}"
     database = f"ew_{name}_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
-                                     isolation_level="AUTOCOMMIT")
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
@@ -84,6 +99,7 @@ def running_service(name: str, tmp_path: Path, *, env: dict[str, str] | None = N
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        drop_database(database_url)
 
 
 def _wait_ready(service: RunningService, timeout: float = 30.0) -> None:

@@ -85,3 +85,22 @@ def test_default_database_is_sqlite_under_var(tmp_path: Path) -> None:
     settings = IssuerSettings(var_dir=tmp_path)
     assert settings.db_url == f"sqlite:///{tmp_path / 'issuer.db'}"
     assert settings.base_url == "http://localhost:8001"
+
+
+def test_workers_starting_together_agree_on_one_master_key(tmp_path: Path) -> None:
+    settings = IssuerSettings(var_dir=tmp_path)
+    keys: list[MasterKey] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        keys.append(load_master_key(settings))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sealed = keys[0].seal(b"one key", "aad")
+    assert all(key.open(sealed, "aad") == b"one key" for key in keys)
+    assert [p.name for p in tmp_path.iterdir()] == ["issuer-master.key"]
