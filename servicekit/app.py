@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +18,7 @@ from schemas.oauth2 import ProtocolError
 from servicekit.logging import RequestLogging, configure_logging
 from servicekit.metrics import CONTENT_TYPE_LATEST, PrometheusMiddleware, configure_metrics, exposition
 
-__all__ = ["BodySizeLimit", "add_service_basics"]
+__all__ = ["BodySizeLimit", "SecurityHeaders", "add_service_basics"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,28 @@ class BodySizeLimit:
                 await send(message)
 
         await self.app(scope, limited_receive, guarded_send)
+
+
+class SecurityHeaders:
+    """Add `SECURITY_HEADERS` to every response that does not set them itself (plain ASGI: no body buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def _too_large(send: Send) -> None:
@@ -133,13 +154,7 @@ def add_service_basics(app: FastAPI, *, engine: Engine, max_body_bytes: int, ser
         return JSONResponse({"error": code, "error_description": str(exc.detail)[:300]}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     # Added last, so outermost: 413s from the body limit are counted and logged too.
     app.add_middleware(PrometheusMiddleware, service=service, router=app.router)
