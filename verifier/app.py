@@ -2,27 +2,72 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
 from servicekit.app import add_service_basics
 from servicekit.database import make_engine, upgrade_database
 from servicekit.masterkey import load_master_key
-
+from verifier.api import check, oid4vp, pages, requests, trusted_issuers
+from verifier.identity import load_identity
+from verifier.results import delete_expired_results
 from verifier.settings import VerifierSettings
+from verifier.verification import VerificationService
 
 __all__ = ["create_app"]
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: How often old results are deleted (and once at start).
+RETENTION_SWEEP_SECONDS = 3600
 
 
 def create_app(settings: VerifierSettings | None = None) -> FastAPI:
     settings = settings or VerifierSettings()
     engine = make_engine(settings.db_url)
     upgrade_database(engine, MIGRATIONS)
-    app = FastAPI(title="eduwallet verifier", version="0.1.0")
+    master_key = load_master_key(settings)
+    service = VerificationService(settings)
+
+    def sweep() -> int:
+        with Session(engine) as session:
+            return delete_expired_results(session, retention_days=settings.retention_days)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async def retention_loop() -> None:
+            while True:
+                try:
+                    deleted = await run_in_threadpool(sweep)
+                    if deleted:
+                        log.info("deleted %d presentation results older than %d days", deleted,
+                                 settings.retention_days)
+                except Exception:  # noqa: BLE001 - a failed sweep is retried at the next one
+                    log.exception("retention sweep failed")
+                await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+
+        task = asyncio.create_task(retention_loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            service.close()
+
+    app = FastAPI(title="eduwallet verifier", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.master_key = load_master_key(settings)
+    app.state.master_key = master_key
+    app.state.identity = load_identity(engine, master_key, settings)
+    app.state.verification = service
     add_service_basics(app, engine=engine, max_body_bytes=settings.max_body_bytes)
+    for module in (requests, oid4vp, trusted_issuers, check, pages):
+        app.include_router(module.router)
     return app

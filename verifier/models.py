@@ -1,12 +1,110 @@
-"""Database tables of the verifier service (its own metadata, its own database)."""
+"""Database tables of the verifier service (its own metadata, its own database).
+
+- `PresentationRequest`: one OpenID4VP request (DCQL query, nonce, state, its ephemeral
+  response-encryption key sealed under the master key), its single-use claim
+  (`answered_at`) and, once answered, the verdict with the named checks and only the
+  disclosed claims (`result`). Results are deleted after the retention period.
+- `TrustedIssuer`: the verifier-wide list of trusted issuers (DIDs, issuer URLs).
+- `VerifierIdentity`: the key that signs request objects (sealed) and its X.509 chain.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from datetime import UTC, datetime
+from typing import Any
 
-__all__ = ["VerifierTable"]
+from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "PresentationRequest",
+    "RequestStatus",
+    "TrustedIssuer",
+    "VerifierIdentity",
+    "VerifierTable",
+    "as_utc",
+    "utcnow",
+]
 
 
 class VerifierTable(SQLModel, registry=registry()):
     """Base of every verifier table; `VerifierTable.metadata` is what its migrations manage."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Datetimes come back naive from SQLite: every stored time is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class RequestStatus:
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+def _time(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+class PresentationRequest(VerifierTable, table=True):
+    __tablename__ = "presentation_request"
+
+    id: str = Field(primary_key=True, max_length=64)
+    dcql_query: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    nonce: str = Field(max_length=128, unique=True)
+    state: str = Field(max_length=128, unique=True)
+    #: `x509_hash`, `x509_san_dns`, `decentralized_identifier` or `redirect_uri`.
+    client_id_prefix: str = Field(max_length=40)
+    #: The whole client identifier, prefix included (the `aud` of every holder binding).
+    client_id: str = Field(max_length=500)
+    #: `direct_post` or `direct_post.jwt`.
+    response_mode: str = Field(max_length=40)
+    #: `get` or `post` (§5.10: the wallet may POST to the request_uri with a `wallet_nonce`).
+    request_uri_method: str = Field(default="get", max_length=8)
+    #: The ephemeral ECDH-ES P-256 private key for `direct_post.jwt`, sealed under the master key.
+    encryption_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: The issuers trusted for this request; None means the verifier-wide list.
+    trusted_issuers: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _time()
+    expires_at: datetime = _time(index=True)
+    status: str = Field(default=RequestStatus.PENDING, max_length=16, index=True)
+    #: Set once, by the one conditional UPDATE that claims the request for an answer.
+    answered_at: datetime | None = _time(nullable=True, index=True)
+    #: The verdict, the named checks and only the disclosed claims.
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    #: The HMAC-SHA256 key of the webhook, sealed under the master key.
+    webhook_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    webhook_attempts: int = Field(default=0)
+    webhook_delivered_at: datetime | None = _time(nullable=True)
+    #: Same-device flow: where the wallet sends the user agent after answering.
+    redirect_uri: str | None = Field(default=None, max_length=2000)
+    #: Same-device flow: the fresh secret put in `redirect_uri`, required to read the result.
+    response_code: str | None = Field(default=None, max_length=128)
+
+
+class TrustedIssuer(VerifierTable, table=True):
+    __tablename__ = "trusted_issuer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: A DID (`did:web:...`) or an issuer URL (`https://...`), compared exactly.
+    identifier: str = Field(max_length=500, unique=True)
+    name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _time()
+
+
+class VerifierIdentity(VerifierTable, table=True):
+    __tablename__ = "verifier_identity"
+
+    id: str = Field(primary_key=True, max_length=40)
+    #: The private signing key (JWK), sealed under the master key.
+    sealed_key: str = Field(sa_column=Column(Text, nullable=False))
+    #: The certificate chain, leaf first, as PEM.
+    certificate_chain: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _time()

@@ -1,7 +1,6 @@
 """Alembic environment of the verifier database."""
 
-from servicekit.migrations_env import run
-
 import verifier.models as models
+from servicekit.migrations_env import run
 
 run(models.VerifierTable.metadata)

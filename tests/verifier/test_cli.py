@@ -1,0 +1,79 @@
+"""`eduwallet verifier request / result / verify` against a running verifier; `--json` prints one document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eduwallet.cli import app
+from tests.servers import RunningService, running_service
+from tests.verifier.factories import Issuer, Party, present_vp_jwt
+from tests.verifier.wallet_side import receive_request, respond
+
+pytestmark = pytest.mark.integration
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def verifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    with running_service("verifier", tmp_path_factory.mktemp("cli")) as service:
+        yield service
+
+
+def run(verifier: RunningService, *args: str) -> tuple[int, object]:
+    result = runner.invoke(app, ["verifier", *args, "--url", verifier.url, "--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_request_present_result(verifier: RunningService, tmp_path: Path) -> None:
+    issuer, holder = Issuer(), Party.new()
+    code, created = run(verifier, "request", "--preset", "ob3", "--achievement", "Web Security Essentials",
+                        "--trusted-issuer", issuer.party.did)
+    assert code == 0 and isinstance(created, dict)
+    assert {"id", "request_uri", "qr_png_url"} <= set(created)
+    code, pending = run(verifier, "result", created["id"])
+    assert code == 0 and pending["status"] == "pending"  # type: ignore[index]
+
+    request = receive_request(created["request_uri"])
+    vp = present_vp_jwt([issuer.ob3_jwt(holder)], holder, audience=request.client_id, nonce=request.nonce)
+    assert respond(request, {"openbadge": [vp]}).status_code == 200
+    code, done = run(verifier, "result", created["id"])
+    assert code == 0 and isinstance(done, dict)
+    assert done["status"] == "verified" and done["checks"]["dcql"]["outcome"] == "passed"
+    assert done["claims"]["openbadge"]["credentialSubject"]["achievement"]["name"] == "Web Security Essentials"
+
+
+def test_request_from_a_dcql_file_and_sd_jwt_preset(verifier: RunningService, tmp_path: Path) -> None:
+    query = tmp_path / "query.json"
+    query.write_text(json.dumps({"credentials": [{"id": "c", "format": "dc+sd-jwt",
+                                                  "meta": {"vct_values": ["urn:x"]}}]}))
+    code, created = run(verifier, "request", "--dcql", str(query))
+    assert code == 0 and "id" in created  # type: ignore[operator]
+    code, created = run(verifier, "request", "--preset", "sd-jwt", "--claims", "given_name,achievement.name")
+    assert code == 0 and "id" in created  # type: ignore[operator]
+
+
+def test_verify_a_file(verifier: RunningService, tmp_path: Path) -> None:
+    issuer, holder = Issuer(), Party.new()
+    path = tmp_path / "badge.jwt"
+    path.write_text(issuer.ob3_jwt(holder))
+    code, report = run(verifier, "verify", str(path))
+    assert isinstance(report, dict) and report["checks"]["issuer_signature"]["outcome"] == "passed"
+    # Nobody trusts this issuer here: the report says so, and the exit code too.
+    assert report["checks"]["trusted_issuer"]["outcome"] == "failed" and code == 1
+
+
+def test_errors_are_one_json_document(verifier: RunningService, tmp_path: Path) -> None:
+    code, body = run(verifier, "result", "does-not-exist")
+    assert code == 1 and body["error"] == "not_found"  # type: ignore[index]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, body = run(verifier, "request", "--dcql", str(bad))
+    assert code == 1 and body["error"] == "cli_error"  # type: ignore[index]
+    result = runner.invoke(app, ["verifier", "result", "x", "--url", "http://127.0.0.1:9", "--json"])
+    assert result.exit_code == 2 and "cannot reach" in json.loads(result.stdout)["error_description"]

@@ -1,0 +1,280 @@
+"""Presentation requests: create, publish (request object, `openid4vp://` URI) and claim once.
+
+OpenID4VP 1.0 §5 (authorization request), §5.9 (client identifier prefixes), §5.10
+(`request_uri_method=post`), §8.2 (`direct_post`), §8.3 (`direct_post.jwt`):
+https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
+
+- A request gets a fresh `nonce` and `state` (>= 128 bits each), an expiry, and for
+  `direct_post.jwt` an ephemeral ECDH-ES P-256 key whose public half goes into
+  `client_metadata.jwks` (private half sealed under the master key).
+- Signed request objects (`typ: oauth-authz-req+jwt`, ES256) are served by reference
+  (`request_uri`); `redirect_uri:` requests are unsigned and travel entirely by value.
+- `claim_presentation_request` is the one way to start handling an answer: one conditional
+  UPDATE (`... WHERE answered_at IS NULL AND expires_at > now`), so of two racing answers
+  exactly one wins.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from schemas.oauth2 import InvalidRequest, NotFound
+from schemas.oid4vp import (
+    REQUEST_OBJECT_TYP,
+    SELF_ISSUED_AUDIENCE,
+    AuthorizationRequest,
+    create_authorization_request_uri,
+)
+from vc.jwk import private_jwk, private_key_from_jwk, public_jwk
+from vc.jws import sign_jws
+from vc.keys import MasterKey, generate_private_key
+from vc.x509 import encode_x5c
+from verifier.dcql import check_dcql_query
+from verifier.identity import SigningIdentity
+from verifier.models import PresentationRequest, RequestStatus, as_utc, utcnow
+from verifier.settings import ClientIdPrefix, ResponseMode, VerifierSettings
+
+__all__ = [
+    "ENCRYPTED_RESPONSE_ENC_VALUES",
+    "VP_FORMATS_SUPPORTED",
+    "NewRequest",
+    "authorization_request",
+    "authorization_request_uri",
+    "claim_presentation_request",
+    "client_metadata",
+    "create_presentation_request",
+    "encryption_private_jwk",
+    "get_presentation_request",
+    "request_object",
+    "request_object_uri",
+    "response_uri",
+    "webhook_secret",
+]
+
+#: HAIP 1.0 §5: verifiers list both; wallets pick one.
+ENCRYPTED_RESPONSE_ENC_VALUES = ["A128GCM", "A256GCM"]
+#: OpenID4VP 1.0 App. B: per-format algorithm support of this verifier.
+VP_FORMATS_SUPPORTED: dict[str, dict[str, list[str]]] = {
+    "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256", "RS256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "RS256", "EdDSA"]},
+    "jwt_vc_json": {"alg_values": ["ES256", "RS256", "EdDSA"]},
+}
+ENCRYPTION_ALG = "ECDH-ES"
+
+
+def _secret() -> str:
+    """A fresh value with 192 bits of randomness in the `[A-Za-z0-9-_]` alphabet."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """What the caller of `create_presentation_request` decides."""
+
+    dcql_query: dict[str, Any]
+    client_id_prefix: ClientIdPrefix | None = None
+    response_mode: ResponseMode | None = None
+    trusted_issuers: list[str] | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    #: Same-device flow: where the wallet sends the user agent afterwards (`#response_code=` is added).
+    redirect_uri: str | None = None
+    #: Same-device flow back to this verifier's own result page (when no `redirect_uri` is given).
+    same_device: bool = False
+    request_uri_method: str = "get"
+
+
+def response_uri(settings: VerifierSettings) -> str:
+    return f"{settings.base_url}/oid4vp/response"
+
+
+def request_object_uri(settings: VerifierSettings, request_id: str) -> str:
+    return f"{settings.base_url}/oid4vp/requests/{request_id}"
+
+
+def _client_id(prefix: ClientIdPrefix, identity: SigningIdentity, settings: VerifierSettings) -> str:
+    if prefix == "x509_hash":
+        return f"x509_hash:{identity.x509_hash}"
+    if prefix == "x509_san_dns":
+        if identity.dns_name is None:
+            raise InvalidRequest("x509_san_dns needs a certificate with a DNS name; none is configured")
+        return f"x509_san_dns:{identity.dns_name}"
+    if prefix == "decentralized_identifier":
+        return f"decentralized_identifier:{identity.did}"
+    if prefix == "redirect_uri":
+        return f"redirect_uri:{response_uri(settings)}"
+    raise InvalidRequest(f"unsupported client identifier prefix {prefix!r}")
+
+
+def create_presentation_request(
+    *,
+    session: Session,
+    settings: VerifierSettings,
+    identity: SigningIdentity,
+    master_key: MasterKey,
+    new: NewRequest,
+    now: datetime | None = None,
+) -> PresentationRequest:
+    """Store a new pending request (the DCQL query checked first)."""
+    dcql_query = check_dcql_query(new.dcql_query).dump()
+    now = now or utcnow()
+    prefix = new.client_id_prefix or settings.default_client_id_prefix
+    mode = new.response_mode or settings.default_response_mode
+    if new.request_uri_method not in ("get", "post"):
+        raise InvalidRequest("request_uri_method is get or post")
+    if prefix == "redirect_uri" and new.request_uri_method != "get":
+        raise InvalidRequest("a redirect_uri: request travels by value; it has no request_uri")
+    request_id = secrets.token_urlsafe(16)
+    encryption_key = None
+    if mode == "direct_post.jwt":
+        encryption_key = master_key.seal_private_key(generate_private_key("ES256"), _encryption_aad(request_id))
+    redirect_uri = new.redirect_uri
+    if new.same_device and redirect_uri is None:
+        redirect_uri = f"{settings.base_url}/presentation-requests/{request_id}"
+    webhook_secret = None
+    if new.webhook_url:
+        webhook_secret = master_key.seal((new.webhook_secret or "").encode(), _webhook_aad(request_id))
+    request = PresentationRequest(
+        id=request_id,
+        dcql_query=dcql_query,
+        nonce=_secret(),
+        state=_secret(),
+        client_id_prefix=prefix,
+        client_id=_client_id(prefix, identity, settings),
+        response_mode=mode,
+        encryption_key=encryption_key,
+        trusted_issuers=new.trusted_issuers,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.request_ttl_seconds),
+        status=RequestStatus.PENDING,
+        webhook_url=new.webhook_url,
+        webhook_secret=webhook_secret,
+        redirect_uri=redirect_uri,
+        request_uri_method=new.request_uri_method,
+    )
+    session.add(request)
+    session.commit()
+    return request
+
+
+def _encryption_aad(request_id: str) -> str:
+    return f"verifier-response-key:{request_id}"
+
+
+def _webhook_aad(request_id: str) -> str:
+    return f"verifier-webhook-secret:{request_id}"
+
+
+def webhook_secret(master_key: MasterKey, request: PresentationRequest) -> bytes:
+    assert request.webhook_secret is not None
+    return master_key.open(request.webhook_secret, _webhook_aad(request.id))
+
+
+def encryption_private_jwk(master_key: MasterKey, request: PresentationRequest) -> dict[str, Any]:
+    """The private JWK of the request's ephemeral response-encryption key."""
+    if request.encryption_key is None:
+        raise InvalidRequest("this request does not use an encrypted response")
+    key = master_key.open_private_key(request.encryption_key, _encryption_aad(request.id))
+    return {**private_jwk(key), "kid": request.id}
+
+
+def client_metadata(master_key: MasterKey, request: PresentationRequest) -> dict[str, Any]:
+    """`client_metadata` (§5.1, §11.1): formats we verify; for `direct_post.jwt` the ephemeral key."""
+    metadata: dict[str, Any] = {"vp_formats_supported": VP_FORMATS_SUPPORTED}
+    if request.response_mode == "direct_post.jwt":
+        private = encryption_private_jwk(master_key, request)
+        public = public_jwk(private_key_from_jwk(private))
+        metadata["jwks"] = {"keys": [{**public, "kid": request.id, "use": "enc", "alg": ENCRYPTION_ALG}]}
+        metadata["encrypted_response_enc_values_supported"] = ENCRYPTED_RESPONSE_ENC_VALUES
+    return metadata
+
+
+def authorization_request(settings: VerifierSettings, master_key: MasterKey,
+                          request: PresentationRequest) -> AuthorizationRequest:
+    """The §5.1 parameters of a request (the claims of its request object)."""
+    return AuthorizationRequest.model_validate({
+        "client_id": request.client_id,
+        "response_type": "vp_token",
+        "response_mode": request.response_mode,
+        "response_uri": response_uri(settings),
+        "nonce": request.nonce,
+        "state": request.state,
+        "dcql_query": request.dcql_query,
+        "client_metadata": client_metadata(master_key, request),
+    })
+
+
+def request_object(
+    *,
+    settings: VerifierSettings,
+    identity: SigningIdentity,
+    master_key: MasterKey,
+    request: PresentationRequest,
+    wallet_nonce: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The signed request object (JAR, RFC 9101) of a request; `wallet_nonce` from a POST request_uri."""
+    if request.client_id_prefix == "redirect_uri":
+        raise InvalidRequest("a redirect_uri: request is never signed; it travels by value")
+    now = now or utcnow()
+    claims = authorization_request(settings, master_key, request).dump()
+    claims.update(aud=SELF_ISSUED_AUDIENCE, iat=int(now.timestamp()), exp=int(as_utc(request.expires_at).timestamp()))
+    if wallet_nonce is not None:
+        claims["wallet_nonce"] = wallet_nonce
+    if request.client_id_prefix == "decentralized_identifier":
+        signer = identity.signer.with_kid(identity.kid)
+        return sign_jws(claims, signer, typ=REQUEST_OBJECT_TYP)
+    signer = identity.signer.with_kid(None)
+    return sign_jws(claims, signer, typ=REQUEST_OBJECT_TYP, header={"x5c": encode_x5c(identity.chain)})
+
+
+def authorization_request_uri(*, settings: VerifierSettings, master_key: MasterKey,
+                              request: PresentationRequest) -> str:
+    """`openid4vp://?client_id=...&request_uri=...` (by reference), or every parameter by value for
+    an unsigned `redirect_uri:` request."""
+    if request.client_id_prefix == "redirect_uri":
+        return create_authorization_request_uri(authorization_request(settings, master_key, request))
+    return create_authorization_request_uri(
+        client_id=request.client_id, request_uri=request_object_uri(settings, request.id),
+        request_uri_method="post" if request.request_uri_method == "post" else None)
+
+
+def get_presentation_request(session: Session, request_id: str) -> PresentationRequest:
+    request = session.get(PresentationRequest, request_id) if len(request_id) <= 64 else None
+    if request is None:
+        raise NotFound("no such presentation request")
+    return request
+
+
+def claim_presentation_request(session: Session, request_id: str | None = None, *, state: str | None = None,
+                               response_mode: str | None = None,
+                               now: datetime | None = None) -> PresentationRequest | None:
+    """Mark the request (by id or by `state`) answered, once, in one conditional UPDATE.
+
+    Returns the claimed request to the one caller that won, None to every other (already
+    answered, expired, unknown, or not of `response_mode` when given).
+    """
+    if (request_id is None) == (state is None):
+        raise TypeError("claim by request_id or by state")
+    now = now or utcnow()
+    key = col(PresentationRequest.id) == request_id if request_id is not None else \
+        col(PresentationRequest.state) == state
+    statement = (
+        update(PresentationRequest)
+        .where(key)
+        .where(col(PresentationRequest.answered_at).is_(None))
+        .where(col(PresentationRequest.expires_at) > now)
+        .values(answered_at=now)
+        .returning(PresentationRequest)
+        .execution_options(synchronize_session=False)
+    )
+    if response_mode is not None:
+        statement = statement.where(col(PresentationRequest.response_mode) == response_mode)
+    claimed = session.execute(statement).scalars().first()
+    session.commit()
+    return claimed
