@@ -1,0 +1,1 @@
+"""A tiny app on `servicekit.web` that exercises every shared building block (tests only)."""
