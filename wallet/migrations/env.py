@@ -1,7 +1,6 @@
 """Alembic environment of the wallet database."""
 
-from servicekit.migrations_env import run
-
 import wallet.models as models
+from servicekit.migrations_env import run
 
 run(models.WalletTable.metadata)

@@ -1,0 +1,226 @@
+"""How a credential is shown: its own name, image and issuer, in the learner's language.
+
+Sources, strongest first: the credential's own claims (OB3 `name`, `achievement.name`,
+`achievement.image`; SD-JWT VC claims), then the SD-JWT VC Type Metadata `display`
+(draft-ietf-oauth-sd-jwt-vc §"Display Metadata"), then the issuer's OpenID4VCI metadata
+(`credential_metadata.display` of the configuration and the issuer's own `display`,
+OpenID4VCI 1.0 §12.2.4). Localised entries are picked by BCP 47 tag: exact match, then
+same language, then an entry without locale, then the first.
+
+The summary this module reads is built by `summarize` when the credential is received
+and stored sealed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from vc.dcql import W3C_TYPE_IRIS
+
+__all__ = ["card", "detail", "index_types", "localized", "pick_display", "search_text", "summarize",
+           "type_metadata_display"]
+
+#: Where education credentials keep their achievement: OB3 `credentialSubject.achievement`,
+#: SD-JWT VCs of this project `achievement`, EUDI learning credentials `achievement_title` & co.
+_ACHIEVEMENT_PATHS = (("credentialSubject", "achievement"), ("achievement",))
+_EQF_FRAMEWORKS = ("eqf", "european qualifications framework")  # `targetType: "ext:EQF"` in educredentials
+
+
+def pick_display(entries: Any, locale: str | None) -> dict[str, Any]:
+    """The display entry for `locale` from a list of `{locale?, name?, ...}` objects ({} when none)."""
+    if not isinstance(entries, list):
+        return {}
+    objects = [e for e in entries if isinstance(e, Mapping)]
+    if not objects:
+        return {}
+    wanted = (locale or "").lower()
+    language = wanted.split("-", 1)[0]
+    for test in (
+        lambda tag: tag == wanted,
+        lambda tag: tag.split("-", 1)[0] == language,
+        lambda tag: tag == "",
+    ):
+        for entry in objects:
+            locale_tag = entry.get("locale")
+            tag = locale_tag if isinstance(locale_tag, str) else ""
+            if test(tag.lower()):
+                return dict(entry)
+    return dict(objects[0])
+
+
+def localized(value: Any, locale: str | None) -> str | None:
+    """A string, or the best entry of a language map (`{"en": ..., "nl": ...}`), or None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        entry = pick_display([{"locale": k, "v": v} for k, v in value.items()], locale)
+        return entry.get("v") if isinstance(entry.get("v"), str) else None
+    return None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _uri(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        for key in ("uri", "id"):
+            if isinstance(value.get(key), str):
+                return value[key]  # type: ignore[no-any-return]
+    return None
+
+
+def card(summary: Mapping[str, Any], *, locale: str | None, status: str) -> dict[str, Any]:
+    """The fields of one list line (`wallet.schemas.CredentialSummary` minus id/format/received_at)."""
+    shown = pick_display(summary.get("credential_display"), locale)
+    issuer_shown = pick_display(summary.get("issuer_display"), locale)
+    issuer = _mapping(summary.get("issuer"))
+    types = summary.get("types") or []
+    name = (localized(summary.get("name"), locale) or localized(shown.get("name"), locale)
+            or (types[-1] if types else None) or "Credential")
+    return {
+        "name": name,
+        "description": localized(summary.get("description"), locale) or localized(shown.get("description"), locale),
+        "image": _uri(summary.get("image")) or _uri(shown.get("logo")) or _uri(shown.get("background_image")),
+        "issuer": {
+            "id": issuer.get("id") or summary.get("credential_issuer"),
+            "name": localized(issuer_shown.get("name"), locale) or localized(issuer.get("name"), locale)
+            or issuer.get("id") or summary.get("credential_issuer"),
+            "logo": _uri(issuer_shown.get("logo")) or _uri(issuer.get("image")),
+        },
+        "valid_from": summary.get("valid_from"),
+        "valid_until": summary.get("valid_until"),
+        "status": status,
+    }
+
+
+def detail(summary: Mapping[str, Any], *, locale: str | None, status: str) -> dict[str, Any]:
+    """Everything shown on a credential's own page."""
+    achievement = summary.get("achievement")
+    return {
+        **card(summary, locale=locale, status=status),
+        "types": list(summary.get("types") or []),
+        "achievement": dict(achievement) if isinstance(achievement, Mapping) else None,
+        "ects": summary.get("ects"),
+        "eqf": summary.get("eqf"),
+        "disclosable": [list(p) for p in summary.get("disclosable") or [] if isinstance(p, Sequence)],
+    }
+
+
+def _get(data: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _eqf_level(achievement: Mapping[str, Any], claims: Mapping[str, Any]) -> int | None:
+    """EQF level: an `alignment` to the EQF framework (OB3), or an `eqf_level`-like claim."""
+    for alignment in achievement.get("alignment") or ():
+        if not isinstance(alignment, Mapping):
+            continue
+        framework = " ".join(str(alignment.get(k) or "")
+                             for k in ("targetType", "targetFramework", "targetName")).lower()
+        if any(name in framework for name in _EQF_FRAMEWORKS):
+            level = _number(alignment.get("targetCode"))
+            if level is not None and 1 <= level <= 8:
+                return int(level)
+    for source in (achievement, claims):
+        for key in ("eqf_level", "eqfLevel", "eqf", "level_of_learning_experience"):
+            level = _number(source.get(key))
+            if level is not None and 1 <= level <= 8:
+                return int(level)
+    return None
+
+
+def type_metadata_display(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """SD-JWT VC Type Metadata `display` entries in the shape of OpenID4VCI `credential_metadata.display`."""
+    shown = []
+    for entry in document.get("display") or ():
+        if not isinstance(entry, Mapping):
+            continue
+        simple = _get(entry, ("rendering", "simple")) or {}
+        shown.append({key: value for key, value in {
+            "locale": entry.get("locale"), "name": entry.get("name"), "description": entry.get("description"),
+            "logo": simple.get("logo") if isinstance(simple, Mapping) else None,
+            "background_color": simple.get("background_color") if isinstance(simple, Mapping) else None,
+            "text_color": simple.get("text_color") if isinstance(simple, Mapping) else None,
+        }.items() if value is not None})
+    return shown
+
+
+def _date(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def summarize(*, format: str, claims: Mapping[str, Any], types: Sequence[str], issuer: str | None,
+              valid_from: Any, valid_until: Any, credential_issuer: str, configuration_id: str,
+              issuer_display: Sequence[Mapping[str, Any]] = (), credential_display: Sequence[Mapping[str, Any]] = (),
+              disclosable: Sequence[Sequence[Any]] = ()) -> dict[str, Any]:
+    """What lists and pages show of a credential, computed once when it is received."""
+    achievement: Mapping[str, Any] = {}
+    for path in _ACHIEVEMENT_PATHS:
+        found = _get(claims, path)
+        if isinstance(found, Mapping):
+            achievement = found
+            break
+    issuer_claim = claims.get("issuer")
+    issuer_object = issuer_claim if isinstance(issuer_claim, Mapping) else {}
+    name = (claims.get("name") if format != "dc+sd-jwt" else None) or achievement.get("name") \
+        or claims.get("achievement_title") or claims.get("name")
+    ects = _number(achievement.get("creditsAvailable"))
+    for source in (achievement, claims):
+        for key in ("ECTS", "ects", "ects_credits", "credits"):
+            ects = ects if ects is not None else _number(source.get(key))
+    return {
+        "format": format,
+        "name": name,
+        "description": achievement.get("description") or claims.get("description"),
+        "image": achievement.get("image") or claims.get("image"),
+        "issuer": {"id": issuer, "name": issuer_object.get("name") or claims.get("issuer_name"),
+                   "image": issuer_object.get("image")},
+        "issuer_display": [dict(d) for d in issuer_display],
+        "credential_display": [dict(d) for d in credential_display],
+        "credential_issuer": credential_issuer,
+        "configuration_id": configuration_id,
+        "types": list(types),
+        "valid_from": _date(valid_from),
+        "valid_until": _date(valid_until),
+        "achievement": {k: v for k, v in achievement.items()
+                        if k in ("id", "type", "name", "description", "criteria", "image", "creditsAvailable",
+                                 "fieldOfStudy", "achievementType", "ECTS", "ects", "alignment")} or None,
+        "ects": ects,
+        "eqf": _eqf_level(achievement, claims),
+        "status": claims.get("status") if format == "dc+sd-jwt" else claims.get("credentialStatus"),
+        "disclosable": [list(p) for p in disclosable],
+    }
+
+
+def index_types(types: Sequence[str]) -> list[str]:
+    """What the type index holds: the types as written and, for W3C terms, their expanded IRIs
+    (DCQL `type_values` may name either)."""
+    return [*types, *(W3C_TYPE_IRIS[t] for t in types if t in W3C_TYPE_IRIS)]
+
+
+def search_text(summary: Mapping[str, Any], locale: str | None) -> list[str | None]:
+    """The texts whose words a credential can be found by."""
+    shown = card(summary, locale=locale, status="valid")
+    issuer = _mapping(summary.get("issuer"))
+    return [shown["name"], shown["description"], shown["issuer"]["name"], issuer.get("name")]
