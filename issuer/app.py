@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlmodel import Session
+
+from issuer.api import badges, institutions, oid4vci, public
+from issuer.services.keys import KeyStore
+from issuer.services.staff import bootstrap_admin
+from issuer.settings import IssuerSettings
 from servicekit.app import add_service_basics
 from servicekit.database import make_engine, upgrade_database
 from servicekit.masterkey import load_master_key
 
-from issuer.settings import IssuerSettings
-
 __all__ = ["create_app"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+log = logging.getLogger("issuer")
 
 
 def create_app(settings: IssuerSettings | None = None) -> FastAPI:
@@ -24,5 +31,11 @@ def create_app(settings: IssuerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.master_key = load_master_key(settings)
+    app.state.keys = KeyStore(app.state.master_key, settings.base_url)
     add_service_basics(app, engine=engine, max_body_bytes=settings.max_body_bytes)
+    for module in (institutions, badges, oid4vci, public):
+        app.include_router(module.router)
+    if settings.bootstrap_admin:
+        with Session(engine) as session:
+            bootstrap_admin(session=session, var_dir=settings.var_dir)
     return app

@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from servicekit.database import session_scope
 from sqlmodel import Session
 
+from issuer.services.keys import KeyStore
+from issuer.services.staff import Principal, authenticate
 from issuer.settings import IssuerSettings
+from servicekit.database import session_scope
 
-__all__ = ["SessionDep", "SettingsDep"]
+__all__ = ["KeysDep", "PrincipalDep", "SessionDep", "SettingsDep", "bearer_token"]
 
 
 def get_settings(request: Request) -> IssuerSettings:
@@ -22,5 +24,23 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from session_scope(request.app.state.engine)
 
 
+def get_keys(request: Request) -> KeyStore:
+    return request.app.state.keys  # type: ignore[no-any-return]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 SettingsDep = Annotated[IssuerSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+KeysDep = Annotated[KeyStore, Depends(get_keys)]
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    return authenticate(session=session, token=bearer_token(request))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

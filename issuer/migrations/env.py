@@ -1,7 +1,6 @@
 """Alembic environment of the issuer database."""
 
-from servicekit.migrations_env import run
-
 import issuer.models as models
+from servicekit.migrations_env import run
 
 run(models.IssuerTable.metadata)

@@ -1,0 +1,93 @@
+"""OpenID4VCI 1.0 endpoints: credential offer by reference (+ QR), token, nonce, credential, notification.
+
+https://openid.net/specs/openid-4-verifiable-credential-issuance-1_0.html
+Thin: each route hands the HTTP message to the service layer. Routes are plain `def`s (run in
+the thread pool, as the database work blocks); bodies are read by the async dependencies below.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from issuer.api.deps import KeysDep, SessionDep, SettingsDep, bearer_token
+from issuer.services import credentials, nonces, offers, qr
+from issuer.services.offers import offer_links
+from schemas.oauth2 import InvalidRequest
+
+router = APIRouter(prefix="/oid4vci", tags=["OpenID4VCI"])
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _form_fields(request: Request) -> dict[str, Any]:
+    """§6.1: the Token Request is `application/x-www-form-urlencoded`; a parameter may appear once."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise InvalidRequest("the token request must be application/x-www-form-urlencoded")
+    form = await request.form()
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if name in fields:
+            raise InvalidRequest(f"parameter {name[:40]} is repeated")
+        fields[name] = value
+    return fields
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()
+
+
+FormFields = Annotated[dict[str, Any], Depends(_form_fields)]
+Body = Annotated[bytes, Depends(_body)]
+
+
+@router.get("/offers/{reference}")
+def credential_offer(reference: str, session: SessionDep, settings: SettingsDep) -> JSONResponse:
+    """§4.1.3: the Credential Offer behind a `credential_offer_uri`, as `application/json`."""
+    return JSONResponse(offers.credential_offer(session=session, reference=reference, settings=settings),
+                        headers=NO_STORE)
+
+
+@router.get("/offers/{reference}/qr.png", response_class=Response)
+def credential_offer_qr_png(reference: str, session: SessionDep, settings: SettingsDep) -> Response:
+    offers.check_offer_reference(session=session, reference=reference)
+    return Response(qr.qr_png(offer_links(settings.base_url, reference)[1]), media_type="image/png", headers=NO_STORE)
+
+
+@router.get("/offers/{reference}/qr.svg", response_class=Response)
+def credential_offer_qr_svg(reference: str, session: SessionDep, settings: SettingsDep) -> Response:
+    offers.check_offer_reference(session=session, reference=reference)
+    return Response(qr.qr_svg(offer_links(settings.base_url, reference)[1]), media_type="image/svg+xml",
+                    headers=NO_STORE)
+
+
+@router.post("/token")
+def token(fields: FormFields, session: SessionDep, settings: SettingsDep) -> JSONResponse:
+    """§6: Token Request (form-encoded), pre-authorized code grant."""
+    answer = offers.redeem_pre_authorized_code(session=session, settings=settings, form=fields)
+    return JSONResponse(answer, headers={**NO_STORE, "Pragma": "no-cache"})
+
+
+@router.post("/nonce")
+def nonce(session: SessionDep, settings: SettingsDep) -> JSONResponse:
+    """§7: a fresh `c_nonce`; no access token needed; never cached."""
+    value = nonces.issue_c_nonce(session=session, ttl_seconds=settings.c_nonce_ttl_seconds)
+    return JSONResponse({"c_nonce": value}, headers=NO_STORE)
+
+
+@router.post("/credential")
+def credential(request: Request, body: Body, session: SessionDep, settings: SettingsDep,
+               keys: KeysDep) -> JSONResponse:
+    """§8: Credential Request → Credential Response (immediate)."""
+    answer = credentials.issue_credentials(session=session, keys=keys, settings=settings,
+                                           token=bearer_token(request), body=body)
+    return JSONResponse(answer, headers=NO_STORE)
+
+
+@router.post("/notification", status_code=204, response_class=Response)
+def notification(request: Request, body: Body, session: SessionDep) -> Response:
+    """§11: the wallet tells what became of the credentials; 204 on success."""
+    credentials.handle_notification(session=session, token=bearer_token(request), body=body)
+    return Response(status_code=204)

@@ -1,0 +1,201 @@
+"""Awards: a badge class given to one learner, with a credential offer; bulk awards; revoke and suspend.
+
+Every credential issued for an award carries a status entry; changing the award's
+status changes what its status lists say at the next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from issuer.admin_models import AwardCreate, AwardPublic, BulkAwardCreate, BulkAwardResult
+from issuer.models import Award, BadgeClass
+from issuer.services.badges import load_badge_class
+from issuer.services.common import Conflict, get_or_404, secret_hash, unix_now
+from issuer.services.configurations import CONFIGURATION_FORMATS, DEFAULT_CONFIGURATION
+from issuer.services.offers import CreatedOffer, create_offer
+from issuer.services.staff import Principal
+from issuer.settings import IssuerSettings
+from schemas.oauth2 import InvalidRequest, NotFound
+
+__all__ = [
+    "award_badge",
+    "bulk_award",
+    "change_award_status",
+    "get_award",
+    "list_awards",
+    "new_offer",
+]
+
+#: status change → (allowed current statuses, new status)
+TRANSITIONS = {"revoke": (("valid", "suspended"), "revoked"),
+               "suspend": (("valid",), "suspended"),
+               "unsuspend": (("suspended",), "valid")}
+
+
+def award_public(award: Award, offer: CreatedOffer | None = None, *, created: bool = True) -> AwardPublic:
+    assert award.id is not None
+    extra: dict[str, Any] = {}
+    if offer is not None:
+        extra = {"offer_uri": offer.offer_uri, "credential_offer_uri": offer.credential_offer_uri,
+                 "qr_png_url": offer.qr_png_url, "qr_svg_url": offer.qr_svg_url, "tx_code": offer.tx_code,
+                 "offer_expires_at": offer.expires_at}
+    return AwardPublic(id=award.id, badge_class_id=award.badge_class_id, institution_id=award.institution_id,
+                       learner_name=award.learner_name, learner_email=award.learner_email, eduid=award.eduid,
+                       result=award.result_value, format=award.format,
+                       credential_configuration_ids=list(award.credential_configuration_ids), status=award.status,
+                       created_at=award.created_at, status_changed_at=award.status_changed_at, created=created,
+                       **extra)
+
+
+def _configuration_ids(data: AwardCreate) -> list[str]:
+    ids = data.credential_configuration_ids or [DEFAULT_CONFIGURATION[data.format]]
+    unknown = [i for i in ids if i not in CONFIGURATION_FORMATS]
+    if unknown:
+        raise InvalidRequest(f"unknown credential configuration: {', '.join(unknown)}")
+    return list(dict.fromkeys(ids))
+
+
+def _check_result(badge: BadgeClass, result: str | None) -> None:
+    if result is None:
+        return
+    if not badge.result_descriptions:
+        raise InvalidRequest("this badge class has no result description, so an award takes no result")
+    allowed = badge.result_descriptions[0].get("allowedValue")
+    if allowed and result not in allowed:
+        raise InvalidRequest(f"result must be one of: {', '.join(allowed)}")
+
+
+def _key_hash(institution_id: int, key: str) -> str:
+    return secret_hash(f"award:{institution_id}:{key}")
+
+
+def _award(session: Session, badge: BadgeClass, data: AwardCreate, settings: IssuerSettings,
+           now: int) -> tuple[Award, CreatedOffer | None]:
+    """Insert the award and its offer (no commit); an existing award with the same key is returned instead."""
+    if badge.archived:
+        raise Conflict("the badge class is archived: it can no longer be awarded")
+    _check_result(badge, data.result)
+    configuration_ids = _configuration_ids(data)
+    key = _key_hash(badge.institution_id, data.idempotency_key) if data.idempotency_key else None
+    if key is not None:
+        existing = session.exec(select(Award).where(Award.idempotency_key == key)).first()
+        if existing is not None:
+            return existing, None
+    assert badge.id is not None
+    award = Award(badge_class_id=badge.id, institution_id=badge.institution_id, learner_name=data.name,
+                  learner_email=data.email, eduid=data.eduid, result_value=data.result,
+                  format=data.format, credential_configuration_ids=configuration_ids, idempotency_key=key,
+                  created_at=now)
+    session.add(award)
+    session.flush()
+    return award, create_offer(session=session, award=award, settings=settings, pin=data.pin, now=now, replace=False)
+
+
+def award_badge(*, session: Session, principal: Principal, badge_class_id: int, data: AwardCreate,
+                settings: IssuerSettings, now: int | None = None) -> AwardPublic:
+    """Award a badge class to one learner; the answer carries the offer URI and PIN (shown only here)."""
+    badge = load_badge_class(session=session, principal=principal, badge_class_id=badge_class_id)
+    try:
+        award, offer = _award(session, badge, data, settings, unix_now(now))
+        session.commit()
+    except IntegrityError:  # a concurrent request with the same idempotency key won
+        session.rollback()
+        assert data.idempotency_key is not None
+        award = session.exec(select(Award).where(
+            Award.idempotency_key == _key_hash(badge.institution_id, data.idempotency_key))).one()
+        offer = None
+    return award_public(award, offer, created=offer is not None)
+
+
+def bulk_award(*, session: Session, principal: Principal, badge_class_id: int, data: BulkAwardCreate,
+               settings: IssuerSettings, now: int | None = None) -> list[BulkAwardResult]:
+    """Award one badge class to many learners; each row succeeds or fails on its own.
+
+    A row's idempotency key is (badge class, e-mail), so running the same file again awards nobody twice.
+    """
+    badge = load_badge_class(session=session, principal=principal, badge_class_id=badge_class_id)
+    if badge.archived:
+        raise Conflict("the badge class is archived: it can no longer be awarded")
+    now = unix_now(now)
+    results = []
+    for row in data.rows:
+        try:
+            email = row.email.strip().lower() if isinstance(row.email, str) else row.email
+            award_data = AwardCreate(name=row.name, email=email, eduid=row.eduid or None, result=row.result or None,
+                                     format=data.format, pin=data.pin,
+                                     idempotency_key=f"bulk:{badge_class_id}:{email}")
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            results.append(BulkAwardResult(line=row.line, status="error", error=f"{where}: {first['msg']}"))
+            continue
+        try:
+            with session.begin_nested():
+                award, offer = _award(session, badge, award_data, settings, now)
+        except InvalidRequest as exc:
+            results.append(BulkAwardResult(line=row.line, status="error", error=exc.description))
+            continue
+        except IntegrityError:
+            results.append(BulkAwardResult(line=row.line, status="exists"))
+            continue
+        results.append(BulkAwardResult(line=row.line, status="created" if offer else "exists", award_id=award.id,
+                                       offer_uri=offer.offer_uri if offer else None,
+                                       tx_code=offer.tx_code if offer else None))
+    session.commit()
+    return results
+
+
+def load_award(*, session: Session, principal: Principal, award_id: int) -> Award:
+    award = session.get(Award, award_id)
+    if award is None:
+        raise NotFound(f"award {award_id} not found")
+    badge = get_or_404(session, BadgeClass, award.badge_class_id, "badge class")
+    try:
+        principal.check_institution(award.institution_id)
+    except NotFound as exc:
+        raise NotFound(f"award {award_id} not found") from exc
+    principal.check_issuer(badge.institution_id, badge.issuer_id)
+    return award
+
+
+def get_award(*, session: Session, principal: Principal, award_id: int) -> AwardPublic:
+    return award_public(load_award(session=session, principal=principal, award_id=award_id))
+
+
+def list_awards(*, session: Session, principal: Principal, badge_class_id: int, limit: int = 100,
+                offset: int = 0) -> list[AwardPublic]:
+    load_badge_class(session=session, principal=principal, badge_class_id=badge_class_id)
+    rows = session.exec(select(Award).where(Award.badge_class_id == badge_class_id).order_by(col(Award.id))
+                        .offset(offset).limit(limit)).all()
+    return [award_public(a) for a in rows]
+
+
+def change_award_status(*, session: Session, principal: Principal, award_id: int, action: str,
+                        now: int | None = None) -> AwardPublic:
+    """revoke (final), suspend, unsuspend. Repeating the same change is harmless."""
+    allowed, target = TRANSITIONS[action]
+    award = load_award(session=session, principal=principal, award_id=award_id)
+    if award.status != target:
+        if award.status not in allowed:
+            raise Conflict(f"cannot {action} an award that is {award.status}")
+        award.status = target
+        award.status_changed_at = unix_now(now)
+        session.add(award)
+        session.commit()
+    return award_public(award)
+
+
+def new_offer(*, session: Session, principal: Principal, award_id: int, pin: bool, settings: IssuerSettings,
+              now: int | None = None) -> AwardPublic:
+    """A fresh offer (new link, new PIN) for an award, e.g. when the learner lost the first one."""
+    award = load_award(session=session, principal=principal, award_id=award_id)
+    if award.status != "valid":
+        raise Conflict(f"the award is {award.status}")
+    offer = create_offer(session=session, award=award, settings=settings, pin=pin, now=now)
+    session.commit()
+    return award_public(award, offer)

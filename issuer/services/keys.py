@@ -1,0 +1,137 @@
+"""Institution signing keys: made on demand, sealed at rest, rotated, published.
+
+Each institution signs with one active key (ES256 by default, RS256 when it chose
+so). Rotation makes a new active key; the old ones stay in the `did:web` document
+and the JWKS so credentials they signed keep verifying. The `kid` is the full DID
+URL, `did:web:<host>:institutions:<id>#key-N`, in JOSE headers and JWKS alike.
+
+did:web: https://w3c-ccg.github.io/did-method-web/ (`vc.did_web`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from issuer.admin_models import SigningKeyPublic
+from issuer.models import Institution, SigningKey
+from issuer.services.common import unix_now
+from schemas.oauth2 import NotFound
+from vc.did_web import did_web_from_url
+from vc.keys import MasterKey, SoftwareSigner, generate_private_key
+
+__all__ = [
+    "KeyStore",
+    "did_document",
+    "institution_did",
+    "list_keys",
+    "public_jwks",
+    "rotate_key",
+]
+
+
+def institution_did(base_url: str, institution_id: int) -> str:
+    """`did:web` of an institution under this service: `http://h:p` → `did:web:h%3Ap:institutions:7`,
+    whose document is served at `<base_url>/institutions/7/did.json`."""
+    return did_web_from_url(f"{base_url}/institutions/{institution_id}")
+
+
+class KeyStore:
+    """Unseals signing keys with the master key and keeps the unsealed signers of this process."""
+
+    def __init__(self, master_key: MasterKey, base_url: str) -> None:
+        self.master_key = master_key
+        self.base_url = base_url
+        self._signers: dict[str, SoftwareSigner] = {}
+        self._lock = threading.Lock()
+
+    def _aad(self, kid: str) -> str:
+        return f"issuer-signing-key:{kid}"
+
+    def signer_for(self, key: SigningKey) -> SoftwareSigner:
+        signer = self._signers.get(key.kid)
+        if signer is None:
+            private_key = self.master_key.open_private_key(key.sealed_private_key, self._aad(key.kid))
+            signer = SoftwareSigner(private_key, kid=key.kid, alg=key.alg)
+            with self._lock:
+                self._signers[key.kid] = signer
+        return signer
+
+    def active_signer(self, *, session: Session, institution_id: int, now: int | None = None) -> SoftwareSigner:
+        """The institution's active signer; the first key is made on first use."""
+        key = session.exec(select(SigningKey).where(SigningKey.institution_id == institution_id,
+                                                    col(SigningKey.active).is_(True))
+                           .order_by(col(SigningKey.id).desc())).first()
+        if key is None:
+            key = self.new_key(session=session, institution_id=institution_id, now=now)
+        return self.signer_for(key)
+
+    def new_key(self, *, session: Session, institution_id: int, now: int | None = None) -> SigningKey:
+        """Make and store a new active key; earlier keys of the institution are retired (still published)."""
+        institution = session.get(Institution, institution_id)
+        if institution is None:
+            raise NotFound(f"institution {institution_id} not found")
+        now = unix_now(now)
+        did = institution_did(self.base_url, institution_id)
+        for _attempt in range(5):
+            count = len(session.exec(select(SigningKey.id).where(SigningKey.institution_id == institution_id)).all())
+            kid = f"{did}#key-{count + 1}"
+            private_key = generate_private_key(institution.signing_alg)
+            signer = SoftwareSigner(private_key, kid=kid, alg=institution.signing_alg)
+            session.execute(update(SigningKey).where(col(SigningKey.institution_id) == institution_id,
+                                                     col(SigningKey.active).is_(True))
+                            .values(active=False, retired_at=now))
+            key = SigningKey(institution_id=institution_id, kid=kid, alg=institution.signing_alg,
+                             public_jwk={**signer.public_jwk, "kid": kid, "alg": signer.alg, "use": "sig"},
+                             sealed_private_key=self.master_key.seal_private_key(private_key, self._aad(kid)),
+                             active=True, created_at=now)
+            session.add(key)
+            try:
+                session.commit()
+            except IntegrityError:  # another worker made key-N at the same moment: take the next number
+                session.rollback()
+                continue
+            with self._lock:
+                self._signers[kid] = signer
+            return key
+        raise RuntimeError("could not allocate a key id")
+
+
+def _keys(session: Session, institution_id: int | None) -> list[SigningKey]:
+    query = select(SigningKey).order_by(col(SigningKey.id))
+    if institution_id is not None:
+        query = query.where(SigningKey.institution_id == institution_id)
+    return list(session.exec(query).all())
+
+
+def list_keys(*, session: Session, institution_id: int) -> list[SigningKeyPublic]:
+    return [SigningKeyPublic(kid=k.kid, alg=k.alg, active=k.active, public_jwk=k.public_jwk, created_at=k.created_at,
+                             retired_at=k.retired_at) for k in _keys(session, institution_id)]
+
+
+def rotate_key(*, session: Session, keys: KeyStore, institution_id: int, now: int | None = None) -> SigningKeyPublic:
+    key = keys.new_key(session=session, institution_id=institution_id, now=now)
+    return SigningKeyPublic(kid=key.kid, alg=key.alg, active=key.active, public_jwk=key.public_jwk,
+                            created_at=key.created_at, retired_at=key.retired_at)
+
+
+def public_jwks(*, session: Session, institution_id: int | None = None) -> dict[str, Any]:
+    """RFC 7517 JWK Set of every key, active and retired (retired ones verify older credentials)."""
+    return {"keys": [dict(k.public_jwk) for k in _keys(session, institution_id)]}
+
+
+def did_document(*, session: Session, keys: KeyStore, institution_id: int) -> dict[str, Any]:
+    """The institution's DID document: one `JsonWebKey` verification method per key (VC-JOSE-COSE)."""
+    if session.get(Institution, institution_id) is None:
+        raise NotFound(f"institution {institution_id} not found")
+    rows = _keys(session, institution_id)
+    did = institution_did(keys.base_url, institution_id)
+    methods = [{"id": k.kid, "type": "JsonWebKey", "controller": did,
+                "publicKeyJwk": {m: v for m, v in k.public_jwk.items() if m not in ("kid", "use")}} for k in rows]
+    ids = [m["id"] for m in methods]
+    return {"@context": ["https://www.w3.org/ns/did/v1", "https://www.w3.org/ns/cid/v1"],
+            "id": did, "verificationMethod": methods, "authentication": ids, "assertionMethod": ids}

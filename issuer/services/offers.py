@@ -1,0 +1,206 @@
+"""Credential offers and the pre-authorized code grant (OpenID4VCI 1.0 §4, §6).
+
+https://openid.net/specs/openid-4-verifiable-credential-issuance-1_0.html
+
+The offer travels by reference: `openid-credential-offer://?credential_offer_uri=<url>`
+where the URL carries a random secret (the *reference*). The pre-authorized code
+is derived from it (SHA-256), so the database keeps only hashes of both and still
+serves the offer to whoever holds the reference. The code is used once: one
+conditional UPDATE (`... WHERE used_at IS NULL`) decides which request wins.
+A `tx_code` (PIN) is checked with an attempt counter that is taken *before* the
+PIN is compared, so parallel guesses cannot exceed the limit; after the last
+allowed wrong try the offer answers `invalid_grant` (1.0 errata).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from issuer.models import AccessToken, Award, CredentialOffer
+from issuer.services.common import new_secret, secret_hash, unix_now
+from issuer.settings import IssuerSettings
+from schemas.oauth2 import InvalidGrant, InvalidRequest, NotFound, UnsupportedGrantType
+from schemas.oid4vci import (
+    OPENID_CREDENTIAL,
+    PRE_AUTHORIZED_CODE_GRANT,
+    AuthorizationDetail,
+    Grants,
+    PreAuthorizedCodeGrant,
+    TokenRequest,
+    TokenResponse,
+    TxCode,
+    create_credential_offer_uri,
+    parse_model,
+)
+from schemas.oid4vci import (
+    CredentialOffer as CredentialOfferObject,
+)
+
+__all__ = [
+    "CreatedOffer",
+    "create_offer",
+    "credential_offer",
+    "offer_links",
+    "redeem_pre_authorized_code",
+]
+
+
+@dataclass(frozen=True)
+class CreatedOffer:
+    reference: str
+    credential_offer_uri: str
+    offer_uri: str
+    qr_png_url: str
+    qr_svg_url: str
+    tx_code: str | None
+    expires_at: int
+
+
+def _pre_authorized_code(reference: str) -> str:
+    return secret_hash("pre-authorized_code:" + reference)
+
+
+def _tx_code_hash(salt: str, tx_code: str) -> str:
+    return secret_hash(f"{salt}:{tx_code}")
+
+
+def offer_links(base_url: str, reference: str) -> tuple[str, str]:
+    """(credential_offer_uri, the `openid-credential-offer://` URI for QR codes and links)."""
+    credential_offer_uri = f"{base_url}/oid4vci/offers/{reference}"
+    return credential_offer_uri, create_credential_offer_uri(credential_offer_uri=credential_offer_uri)
+
+
+def create_offer(*, session: Session, award: Award, settings: IssuerSettings, pin: bool,
+                 now: int | None = None, replace: bool = True) -> CreatedOffer:
+    """A new offer for `award`; with `replace`, earlier unredeemed offers of the award stop working.
+    The caller commits."""
+    assert award.id is not None
+    now = unix_now(now)
+    if replace:
+        session.execute(update(CredentialOffer).where(col(CredentialOffer.award_id) == award.id,
+                                                      col(CredentialOffer.used_at).is_(None)).values(used_at=now))
+    reference = new_secret()
+    tx_code = "".join(secrets.choice("0123456789") for _ in range(settings.tx_code_length)) if pin else None
+    salt = new_secret(12) if tx_code else None
+    offer = CredentialOffer(award_id=award.id, reference_hash=secret_hash(reference),
+                            pre_authorized_code_hash=secret_hash(_pre_authorized_code(reference)),
+                            tx_code_hash=_tx_code_hash(salt, tx_code) if salt and tx_code else None,
+                            tx_code_salt=salt, tx_code_length=len(tx_code) if tx_code else None,
+                            expires_at=now + settings.offer_ttl_seconds, created_at=now)
+    session.add(offer)
+    credential_offer_uri, offer_uri = offer_links(settings.base_url, reference)
+    return CreatedOffer(reference, credential_offer_uri, offer_uri, credential_offer_uri + "/qr.png",
+                        credential_offer_uri + "/qr.svg", tx_code, offer.expires_at)
+
+
+def _live_offer(session: Session, reference: str, now: int) -> tuple[CredentialOffer, Award]:
+    row = session.exec(select(CredentialOffer, Award).join(Award, col(Award.id) == CredentialOffer.award_id)
+                       .where(CredentialOffer.reference_hash == secret_hash(reference))).first()
+    if row is None or row[0].used_at is not None or row[0].expires_at <= now or row[1].status != "valid":
+        raise NotFound("no such credential offer, or it was used or has expired")
+    return row
+
+
+def credential_offer(*, session: Session, reference: str, settings: IssuerSettings,
+                     now: int | None = None) -> dict[str, Any]:
+    """The Credential Offer object (§4.1.1) behind a `credential_offer_uri`."""
+    offer, award = _live_offer(session, reference, unix_now(now))
+    tx_code = TxCode(input_mode="numeric", length=offer.tx_code_length,
+                     description="The PIN you received from your institution") if offer.tx_code_hash else None
+    grant = PreAuthorizedCodeGrant(pre_authorized_code=_pre_authorized_code(reference), tx_code=tx_code)
+    return CredentialOfferObject(credential_issuer=settings.base_url,
+                                 credential_configuration_ids=list(award.credential_configuration_ids),
+                                 grants=Grants(pre_authorized_code=grant)).dump()
+
+
+def check_offer_reference(*, session: Session, reference: str, now: int | None = None) -> None:
+    """404 unless `reference` names a live offer (for the QR endpoints)."""
+    _live_offer(session, reference, unix_now(now))
+
+
+def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, form: dict[str, str],
+                               now: int | None = None) -> dict[str, Any]:
+    """Token endpoint, pre-authorized code grant (§6.1): one access token per code, ever."""
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise InvalidRequest("grant_type is required")
+    if grant_type != PRE_AUTHORIZED_CODE_GRANT:
+        raise UnsupportedGrantType(f"grant_type {grant_type[:80]} is not supported")
+    request = parse_model(TokenRequest, form)
+    code = request.pre_authorized_code
+    assert code is not None  # TokenRequest requires it for this grant
+    now = unix_now(now)
+    row = session.exec(select(CredentialOffer, Award).join(Award, col(Award.id) == CredentialOffer.award_id)
+                       .where(CredentialOffer.pre_authorized_code_hash == secret_hash(code))).first()
+    if row is None:
+        raise InvalidGrant("unknown pre-authorized_code")
+    offer, award = row
+    if offer.used_at is not None:
+        raise InvalidGrant("the pre-authorized_code was already used")
+    if offer.expires_at <= now:
+        raise InvalidGrant("the pre-authorized_code has expired")
+    if award.status != "valid":
+        raise InvalidGrant(f"the award is {award.status}")
+    details = _authorization_details(request.authorization_details, list(award.credential_configuration_ids))
+    tx_code = request.tx_code
+    if offer.tx_code_hash is None:
+        if tx_code is not None:
+            raise InvalidRequest("tx_code was not expected for this offer")
+    else:
+        _check_tx_code(session, offer, tx_code, settings)
+    # The single winner: the conditional UPDATE matches at most once.
+    consumed = session.execute(update(CredentialOffer).where(col(CredentialOffer.id) == offer.id,
+                                                             col(CredentialOffer.used_at).is_(None))
+                               .values(used_at=now))
+    if consumed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise InvalidGrant("the pre-authorized_code was already used")
+    access_token = new_secret()
+    configuration_ids = list(award.credential_configuration_ids)
+    assert award.id is not None
+    session.add(AccessToken(token_hash=secret_hash(access_token), award_id=award.id,
+                            credential_configuration_ids=configuration_ids,
+                            expires_at=now + settings.access_token_ttl_seconds, created_at=now))
+    session.commit()
+    return TokenResponse(access_token=access_token, token_type="Bearer", expires_in=settings.access_token_ttl_seconds,
+                         authorization_details=details).dump()
+
+
+def _check_tx_code(session: Session, offer: CredentialOffer, tx_code: str | None, settings: IssuerSettings) -> None:
+    if not tx_code:
+        raise InvalidRequest("tx_code is required for this offer")
+    # Take one attempt first (atomically), then compare: N parallel guesses still count N times.
+    taken = session.execute(update(CredentialOffer).where(
+        col(CredentialOffer.id) == offer.id, col(CredentialOffer.used_at).is_(None),
+        col(CredentialOffer.tx_code_attempts) < settings.tx_code_max_attempts,
+    ).values(tx_code_attempts=CredentialOffer.tx_code_attempts + 1))
+    session.commit()
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidGrant("too many wrong tx_code attempts: this offer is locked")
+    assert offer.tx_code_salt is not None and offer.tx_code_hash is not None
+    if not hmac.compare_digest(_tx_code_hash(offer.tx_code_salt, tx_code[:64]), offer.tx_code_hash):
+        raise InvalidGrant("wrong tx_code")
+
+
+def _authorization_details(details: list[AuthorizationDetail] | None,
+                           offered: list[str]) -> list[AuthorizationDetail] | None:
+    """§5.1.1 / §6.2: each `openid_credential` detail names an offered configuration; its
+    `credential_identifiers` are the configuration id (one dataset per configuration)."""
+    if details is None:
+        return None
+    answer = []
+    for detail in details:
+        if detail.type != OPENID_CREDENTIAL:
+            raise InvalidRequest(f"authorization_details type {detail.type} is not supported")
+        if detail.credential_configuration_id not in offered:
+            raise InvalidRequest("authorization_details names a credential configuration that was not offered")
+        answer.append(AuthorizationDetail(type=OPENID_CREDENTIAL,
+                                          credential_configuration_id=detail.credential_configuration_id,
+                                          credential_identifiers=[detail.credential_configuration_id]))
+    return answer
