@@ -41,6 +41,7 @@ from vc.oid4vp_request import (
 )
 from vc.presentation import create_vp_jwt
 from vc.sd_jwt import present_sd_jwt
+from vc.vc_jwt import decode_vc_jwt
 from wallet.accounts import LearnerContext
 from wallet.errors import PartyError
 from wallet.history import record_presentation
@@ -198,8 +199,8 @@ def _present(session: Session, learner: LearnerContext, credential: OpenedCreden
                               now=now)
     if signer is None:
         raise InvalidRequest("this credential is not bound to a key of this wallet and cannot be presented")
-    subject = credential.claims.get("credentialSubject")
-    holder = subject.get("id") if isinstance(subject, Mapping) else None
+    # The holder DID of *this* copy: each batch copy is bound to its own key.
+    holder = decode_vc_jwt(copy.credential).subject
     if not isinstance(holder, str) or not holder.startswith(("did:jwk:", "did:key:")):
         raise InvalidRequest("the credential's subject is not a DID this wallet holds")
     kid = f"{holder}#0" if holder.startswith(DID_JWK_PREFIX) else f"{holder}#{holder.removeprefix('did:key:')}"

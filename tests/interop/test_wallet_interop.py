@@ -133,7 +133,6 @@ def test_wallet_presents_sd_jwt_to_the_independent_verifier(api: httpx.Client, i
 @pytest.mark.parametrize("response_mode", ["direct_post", "direct_post.jwt"])
 def test_wallet_presents_ob3_to_the_independent_verifier(api: httpx.Client, issuer: NodeIssuer,
                                                         verifier: NodeVerifier, response_mode: str) -> None:
-    # A fresh credential, so that its first copy is presented (see the xfail test below).
     offer = issuer.offer(configurations=[NodeIssuer.OB3])
     accepted = api.post("/api/v1/offers", json={"offer": offer["offer_uri"], "accept": True})
     assert accepted.status_code == 200, accepted.text
@@ -150,10 +149,6 @@ def test_wallet_presents_ob3_to_the_independent_verifier(api: httpx.Client, issu
     assert option["disclosed"] == [], "a VC-JWT always travels whole"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "wallet/presenting.py `_present` takes the VP holder DID (`iss`, `kid`) from the credential's first copy "
-    "(`credential.claims`) but signs with the key of `credential.next_copy()`; from the second presentation of a "
-    "batch-issued jwt_vc_json credential on, the VP signature does not verify. Remove this mark once fixed."))
 def test_wallet_presents_the_next_batch_copy_of_an_ob3_credential(api: httpx.Client, issuer: NodeIssuer,
                                                                  verifier: NodeVerifier) -> None:
     offer = issuer.offer(configurations=[NodeIssuer.OB3])
