@@ -3,20 +3,27 @@
 Run: ``python3 bench/issuance.py`` (starts its own issuer with SQLite in a temporary folder; or
 ``--url URL --token TOKEN`` for a running one). Prints a table and asserts nothing:
 
-* the raw ES256 sign+verify bound, measured in the same run (what one credential's issuer
-  signature plus one proof check cost at least, single core);
-* full flows (GET offer → token → nonce → credential with a proof from a fresh holder key) with
-  1, 8 and 32 concurrent wallets: flows/s and credentials/s, with `batch` proofs per request
-  (1 = one credential per flow; 10 = the issuer's batch size);
-* the time of a 10,000-row bulk award through the admin API.
+* full flows (GET offer → token → nonce → credential with proofs from fresh holder keys) with 1, 8
+  and 32 concurrent wallets, with 1 proof per credential request (one credential per flow) and with
+  10 (the issuer's batch size: ten credentials per flow); flows/s and credentials/s;
+* each row ``--repeat`` times: the best credentials/s and the spread (worst–best), because the
+  machine may be shared;
+* next to each run the bound of the same moment: ES256 JWS sign+verify per second on one core
+  (what one credential's issuer signature plus one proof check cost at least), and the ratio;
+* the issuer's CPU time per credential (all its processes, from ``/proc``; only for an issuer this
+  script started): the cost of a credential, whatever else the machine is doing; and the wallets'
+  (this process's) CPU time per credential;
+* the load average before and after, and the time of a 10,000-row bulk award.
 
-The wallets run in this process (threads over httpx) on the same two cores as the server, so the
-client's proof signing and HTTP parsing are part of every figure.
+The wallets run in this process (threads, each with one keep-alive `http.client` connection) on the
+same cores as the server, so the client's proof signing and HTTP work are part of every figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import socket
 import subprocess
@@ -27,9 +34,11 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -39,7 +48,7 @@ from vc.keys import SoftwareSigner
 PRE_AUTHORIZED = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 
 
-def raw_sign_verify_per_second(seconds: float = 2.0) -> float:
+def raw_sign_verify_per_second(seconds: float = 0.5) -> float:
     signer = SoftwareSigner.generate("ES256")
     jwk = signer.public_jwk
     count, started = 0, time.perf_counter()
@@ -49,48 +58,110 @@ def raw_sign_verify_per_second(seconds: float = 2.0) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _flow(client: httpx.Client, offer_uri: str, batch: int) -> int:
-    [offer_url] = parse_qs(urlsplit(offer_uri).query)["credential_offer_uri"]
-    offer = client.get(offer_url).json()
-    issuer = offer["credential_issuer"]
-    token = client.post(f"{issuer}/oid4vci/token", data={
-        "grant_type": PRE_AUTHORIZED, "pre-authorized_code": offer["grants"][PRE_AUTHORIZED]["pre-authorized_code"]})
-    token.raise_for_status()
-    c_nonce = client.post(f"{issuer}/oid4vci/nonce").json()["c_nonce"]
-    proofs = []
-    for _ in range(batch):
-        holder = SoftwareSigner.generate("ES256")
-        proofs.append(sign_jws({"aud": issuer, "iat": int(time.time()), "nonce": c_nonce}, holder,
-                               typ="openid4vci-proof+jwt", header={"jwk": holder.public_jwk}, include_kid=False))
-    answer = client.post(f"{issuer}/oid4vci/credential",
-                         json={"credential_configuration_id": offer["credential_configuration_ids"][0],
-                               "proofs": {"jwt": proofs}},
-                         headers={"Authorization": f"Bearer {token.json()['access_token']}"})
-    answer.raise_for_status()
-    return len(answer.json()["credentials"])
+def process_tree_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of `pid` and its descendants (uvicorn workers), from /proc; None elsewhere."""
+    if pid is None or not Path(f"/proc/{pid}").is_dir():
+        return None
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
-def run_flows(offers: list[str], concurrency: int, batch: int) -> tuple[float, float, int]:
-    """(flows/s, credentials/s, errors) for all `offers`, `concurrency` wallets at a time."""
+class _Wallet:
+    """One wallet's HTTP/1.1 keep-alive connection to the issuer (`http.client`: the cheapest Python client,
+    so that the CPU the wallets take from the machine stays small next to the issuer's)."""
+
+    def __init__(self) -> None:
+        self.connection: http.client.HTTPConnection | None = None
+
+    def call(self, method: str, url: str, *, form: dict[str, str] | None = None, body: Any = None,
+             token: str | None = None) -> Any:
+        parts = urlsplit(url)
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=60)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = None
+        if form is not None:
+            data, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
+        elif body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        self.connection.request(method, parts.path, body=data, headers=headers)
+        response = self.connection.getresponse()
+        content = response.read()
+        if response.status >= 300:
+            raise FlowError(f"{method} {parts.path}: {response.status} {content[:200]!r}")
+        return json.loads(content)
+
+    def flow(self, offer_uri: str, batch: int) -> int:
+        """One full pre-authorized flow; the number of credentials received."""
+        [offer_url] = parse_qs(urlsplit(offer_uri).query)["credential_offer_uri"]
+        offer = self.call("GET", offer_url)
+        issuer = offer["credential_issuer"]
+        token = self.call("POST", f"{issuer}/oid4vci/token", form={
+            "grant_type": PRE_AUTHORIZED,
+            "pre-authorized_code": offer["grants"][PRE_AUTHORIZED]["pre-authorized_code"]})["access_token"]
+        c_nonce = self.call("POST", f"{issuer}/oid4vci/nonce")["c_nonce"]
+        proofs = []
+        for _ in range(batch):
+            holder = SoftwareSigner.generate("ES256")
+            proofs.append(sign_jws({"aud": issuer, "iat": int(time.time()), "nonce": c_nonce}, holder,
+                                   typ="openid4vci-proof+jwt", header={"jwk": holder.public_jwk}, include_kid=False))
+        answer = self.call("POST", f"{issuer}/oid4vci/credential", token=token, body={
+            "credential_configuration_id": offer["credential_configuration_ids"][0], "proofs": {"jwt": proofs}})
+        return len(answer["credentials"])
+
+
+class FlowError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Run:
+    flows_per_second: float
+    credentials_per_second: float
+    bound: float
+    errors: int
+    #: Issuer CPU milliseconds per credential (None when the issuer is not ours to watch).
+    server_cpu_ms: float | None
+    #: The wallets' (this process's) CPU milliseconds per credential.
+    client_cpu_ms: float
+
+
+def run_flows(offers: list[str], concurrency: int, batch: int, server_pid: int | None) -> Run:
+    """All `offers` as full flows, `concurrency` wallets (threads) at a time, with the bound measured just before."""
+    bound = raw_sign_verify_per_second()
     local = threading.local()
     errors = 0
 
     def one(offer_uri: str) -> int:
         nonlocal errors
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = httpx.Client(timeout=60)
+        wallet = getattr(local, "wallet", None) or _Wallet()
+        local.wallet = wallet
         try:
-            return _flow(client, offer_uri, batch)
-        except httpx.HTTPError:
+            return wallet.flow(offer_uri, batch)
+        except (FlowError, OSError, http.client.HTTPException):
             errors += 1
+            local.wallet = None
             return 0
 
+    cpu_before, client_before = process_tree_cpu_seconds(server_pid), time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         credentials = sum(pool.map(one, offers))
     elapsed = time.perf_counter() - started
-    return len(offers) / elapsed, credentials / elapsed, errors
+    cpu_after, client_cpu = process_tree_cpu_seconds(server_pid), time.process_time() - client_before
+    server_cpu_ms = (1000 * (cpu_after - cpu_before) / credentials
+                     if cpu_before is not None and cpu_after is not None and credentials else None)
+    return Run(len(offers) / elapsed, credentials / elapsed, bound, errors, server_cpu_ms,
+               1000 * client_cpu / max(credentials, 1))
 
 
 def _offers(admin: httpx.Client, badge_id: int, count: int, tag: str, credential_format: str) -> list[str]:
@@ -106,10 +177,10 @@ def _offers(admin: httpx.Client, badge_id: int, count: int, tag: str, credential
 
 
 @contextmanager
-def _issuer(url: str | None, token: str | None, workers: int) -> Iterator[tuple[str, str]]:
+def _issuer(url: str | None, token: str | None, workers: int) -> Iterator[tuple[str, str, int | None]]:
     """The issuer to measure: the one given, or a fresh one (uvicorn, SQLite) on a free loopback port."""
     if url and token:
-        yield url, token
+        yield url, token, None
         return
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,10 +201,14 @@ def _issuer(url: str | None, token: str | None, workers: int) -> Iterator[tuple[
                             break
                     except httpx.HTTPError:
                         time.sleep(0.1)
-            yield base, (Path(folder) / "issuer-admin.token").read_text().strip()
+            yield base, (Path(folder) / "issuer-admin.token").read_text().strip(), process.pid
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,32 +216,47 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", help="a running issuer (default: start one)")
     parser.add_argument("--token", help="its admin API token")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the started issuer")
-    parser.add_argument("--flows", type=int, default=300, help="flows per concurrency level")
+    parser.add_argument("--flows", type=int, default=300, help="flows per run with one proof (a fifth with ten)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row (best and spread are shown)")
+    parser.add_argument("--format", dest="formats", action="append", choices=("jwt_vc_json", "dc+sd-jwt"),
+                        help="credential format(s) to measure (default: both)")
+    parser.add_argument("--no-bulk", action="store_true", help="skip the 10,000-row bulk award")
     args = parser.parse_args(argv)
 
-    bound = raw_sign_verify_per_second()
-    print(f"raw ES256 sign+verify bound (1 core): {bound:8.0f} /s")
-    with _issuer(args.url, args.token, args.workers) as (url, token), httpx.Client(
+    print(f"load average before: {_load()}  ({os.cpu_count()} CPUs)")
+    with _issuer(args.url, args.token, args.workers) as (url, token, pid), httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300) as admin:
         institution = admin.post("/admin/institutions", json={"name": "Bench University"}).json()
         badge: dict[str, Any] = admin.post("/admin/badge-classes", json={
             "institution_id": institution["id"], "name": "Bench badge", "description": "Benchmark",
             "ects": 3, "eqf_level": 6}).json()
-        print(f"{'format':12s} {'batch':>5s} {'wallets':>7s} {'flows/s':>9s} {'creds/s':>9s} {'x bound':>8s} errors")
-        for credential_format in ("jwt_vc_json", "dc+sd-jwt"):
+        print(f"{'format':12s} {'batch':>5s} {'wallets':>7s} {'flows/s':>8s} {'creds/s':>8s} {'spread':>13s} "
+              f"{'bound/s':>8s} {'x bound':>8s} {'issuer CPU':>10s} {'wallets CPU':>11s} errors")
+        for credential_format in args.formats or ["jwt_vc_json", "dc+sd-jwt"]:
             for batch in (1, 10):
                 for concurrency in (1, 8, 32):
-                    offers = _offers(admin, badge["id"], args.flows if batch == 1 else args.flows // 5,
-                                     f"{credential_format}-{batch}-{concurrency}", credential_format)
-                    flows, credentials, errors = run_flows(offers, concurrency, batch)
-                    print(f"{credential_format:12s} {batch:5d} {concurrency:7d} {flows:9.1f} {credentials:9.1f} "
-                          f"{credentials / bound:8.3f} {errors}")
-        rows = [{"line": n, "name": f"Bulk {n}", "email": f"bulk-{n}@bench.example.nl"} for n in range(10_000)]
-        started = time.perf_counter()
-        for start in range(0, len(rows), 500):
-            admin.post(f"/admin/badge-classes/{badge['id']}/awards/bulk",
-                       json={"rows": rows[start:start + 500]}).raise_for_status()
-        print(f"bulk award of 10,000 rows: {time.perf_counter() - started:.1f} s")
+                    runs = []
+                    for attempt in range(args.repeat):
+                        offers = _offers(admin, badge["id"], args.flows if batch == 1 else args.flows // 5,
+                                         f"{credential_format}-{batch}-{concurrency}-{attempt}", credential_format)
+                        runs.append(run_flows(offers, concurrency, batch, pid))
+                    best = max(runs, key=lambda r: r.credentials_per_second)
+                    worst = min(r.credentials_per_second for r in runs)
+                    cpu = [r.server_cpu_ms for r in runs if r.server_cpu_ms is not None]
+                    client_cpu = median(r.client_cpu_ms for r in runs)
+                    print(f"{credential_format:12s} {batch:5d} {concurrency:7d} {best.flows_per_second:8.1f} "
+                          f"{best.credentials_per_second:8.1f} {worst:6.1f}–{best.credentials_per_second:<6.1f} "
+                          f"{best.bound:8.0f} {best.credentials_per_second / best.bound:8.3f} "
+                          f"{median(cpu) if cpu else float('nan'):7.2f} ms {client_cpu:8.2f} ms "
+                          f"{sum(r.errors for r in runs)}", flush=True)
+        if not args.no_bulk:
+            rows = [{"line": n, "name": f"Bulk {n}", "email": f"bulk-{n}@bench.example.nl"} for n in range(10_000)]
+            started = time.perf_counter()
+            for start in range(0, len(rows), 500):
+                admin.post(f"/admin/badge-classes/{badge['id']}/awards/bulk",
+                           json={"rows": rows[start:start + 500]}).raise_for_status()
+            print(f"bulk award of 10,000 rows: {time.perf_counter() - started:.1f} s")
+    print(f"load average after: {_load()}")
 
 
 if __name__ == "__main__":

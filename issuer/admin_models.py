@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
+from servicekit.database import RowId
+
 __all__ = [
     "ASSESSMENT_TYPES",
     "PARTICIPATION_TYPES",
@@ -50,6 +52,18 @@ PARTICIPATION_TYPES = ("online", "onsite or blended", "volunteering", "work expe
 SUPERVISION_TYPES = ("unsupervised with no identity verification", "supervised with no identity verification",
                      "supervised online", "onsite with identity verification")
 AwardFormat = Literal["jwt_vc_json", "dc+sd-jwt"]
+#: OB 3.0 extensible vocabularies (AchievementType, ResultType): one of the spec's terms, or an `ext:` term.
+ExtensionTerm = Annotated[str, StringConstraints(max_length=100, pattern=r"^ext:[A-Za-z0-9.\-_]+$")]
+AchievementType = Literal[
+    "Achievement", "ApprenticeshipCertificate", "Assessment", "Assignment", "AssociateDegree", "Award", "Badge",
+    "BachelorDegree", "Certificate", "CertificateOfCompletion", "Certification", "CommunityService", "Competency",
+    "Course", "CoCurricular", "Degree", "Diploma", "DoctoralDegree", "Fieldwork", "GeneralEducationDevelopment",
+    "JourneymanCertificate", "LearningProgram", "License", "Membership", "ProfessionalDoctorate",
+    "QualityAssuranceCredential", "MasterCertificate", "MasterDegree", "MicroCredential", "ResearchDoctorate",
+    "SecondarySchoolDiploma"] | ExtensionTerm
+ResultType = Literal[
+    "GradePointAverage", "LetterGrade", "Percent", "PerformanceLevel", "PredictedScore", "RawScore", "Result",
+    "RubricCriterion", "RubricCriterionLevel", "RubricScore", "ScaledScore", "Status"] | ExtensionTerm
 
 
 class _In(BaseModel):
@@ -100,8 +114,8 @@ class IssuerPublic(BaseModel):
 class StaffCreate(_In):
     name: Name
     role: Role
-    institution_id: int | None = None
-    issuer_id: int | None = None
+    institution_id: RowId | None = None
+    issuer_id: RowId | None = None
 
 
 class StaffPublic(BaseModel):
@@ -130,7 +144,7 @@ class ResultDescriptionIn(_In):
     """OB 3.0 ResultDescription; `requiredValue` is what a verifier checks a result against."""
 
     name: ShortText
-    resultType: Annotated[str, StringConstraints(pattern=r"^([A-Za-z]+|ext:[A-Za-z0-9.\-_]+)$")] = "Result"
+    resultType: ResultType = "Result"
     requiredValue: ShortText | None = None
     valueMin: ShortText | None = None
     valueMax: ShortText | None = None
@@ -150,7 +164,7 @@ class _BadgeFields(_In):
     description: Text | None = None
     criteria_narrative: Text | None = None
     criteria_url: Url | None = None
-    achievement_type: Annotated[str, StringConstraints(pattern=r"^([A-Za-z]+|ext:[A-Za-z0-9.\-_]+)$")] | None = None
+    achievement_type: AchievementType | None = None
     #: A `data:image/png;base64,...` or `data:image/svg+xml;base64,...` URI (at most 1 MB).
     image: Annotated[str, StringConstraints(max_length=1_400_000, pattern=r"^data:image/(png|svg\+xml);base64,")] | None = None
     tags: Annotated[list[ShortText], Field(max_length=50)] | None = None
@@ -166,14 +180,14 @@ class _BadgeFields(_In):
     supervision_type: Literal[SUPERVISION_TYPES] | None = None  # type: ignore[valid-type]
     identity_checked: bool | None = None
     quality_assurance: QualityAssuranceIn | None = None
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
+    language: Annotated[str, StringConstraints(max_length=20, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
     prerequisites: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
 class BadgeClassCreate(_BadgeFields):
-    institution_id: int
+    institution_id: RowId
     #: The issuer (faculty); default: the institution's first issuer (made when there is none).
-    issuer_id: int | None = None
+    issuer_id: RowId | None = None
     name: Name
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from issuer.api import badges, institutions, oid4vci, public
+from issuer.pages import install_pages
 from issuer.services.keys import KeyStore
 from issuer.services.staff import bootstrap_admin
 from issuer.settings import IssuerSettings
@@ -33,8 +34,9 @@ def create_app(settings: IssuerSettings | None = None) -> FastAPI:
     app.state.master_key = load_master_key(settings)
     app.state.keys = KeyStore(app.state.master_key, settings.base_url)
     add_service_basics(app, engine=engine, max_body_bytes=settings.max_body_bytes)
-    for module in (institutions, badges, oid4vci, public):
+    for module in (oid4vci, public, institutions, badges):  # routes match in order: the wallets' first
         app.include_router(module.router)
+    install_pages(app)
     if settings.bootstrap_admin:
         with Session(engine) as session:
             bootstrap_admin(session=session, var_dir=settings.var_dir)

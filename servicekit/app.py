@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,7 +23,7 @@ from schemas.oauth2 import ProtocolError
 from servicekit.logging import RequestLogging, configure_logging
 from servicekit.metrics import CONTENT_TYPE_LATEST, PrometheusMiddleware, configure_metrics, exposition
 
-__all__ = ["BodySizeLimit", "SecurityHeaders", "add_service_basics"]
+__all__ = ["BodySizeLimit", "ErrorBody", "SecurityHeaders", "add_service_basics", "error_responses"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,41 @@ SECURITY_HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Frame-Options": "DENY",
 }
+#: Starlette's form parsers refuse a field or part over its size limit with a 400 naming it: that is a 413 too.
+_PART_TOO_LARGE = re.compile(r"^(Field|Part) exceeded maximum size")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: an RFC 6749 §5.2 error code and an optional public description."""
+
+    error: str
+    error_description: str | None = None
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a router or route: these statuses answer an `ErrorBody` (documented in /openapi.json)."""
+    return {code: {"model": ErrorBody, "description": HTTPStatus(code).phrase} for code in status_codes}
+
+
+def _document_shell_errors(document: dict[str, Any]) -> None:
+    """Make /openapi.json tell what this shell answers: invalid parameters or bodies are 400 `invalid_request`
+    (FastAPI documents 422 for them), and a body over the limit is 413 on every operation that takes one."""
+    reference = {"$ref": "#/components/schemas/ErrorBody"}
+    document.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            if "HTTPValidationError" in str(responses.get("422")):
+                del responses["422"]
+            if operation.get("parameters") or operation.get("requestBody"):
+                responses.setdefault("400", {"description": "Bad Request",
+                                             "content": {"application/json": {"schema": reference}}})
+            if method in ("post", "put", "patch"):
+                responses.setdefault("413", {"description": "Content Too Large",
+                                             "content": {"application/json": {"schema": reference}}})
+    schemas = document["components"]["schemas"]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
 
 
 class BodySizeLimit:
@@ -147,12 +187,30 @@ def add_service_basics(app: FastAPI, *, engine: Engine, max_body_bytes: int, ser
         return JSONResponse({"error": "invalid_request", "error_description": description[:300]}, status_code=400,
                             headers={"Cache-Control": "no-store"})
 
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value taken from the request (PostgreSQL: a NUL character, a string longer
+        # than its column, a number out of range): bad input, not a server fault. The value is never logged.
+        log.warning("the database refused a value of the request: %s", type(exc.orig).__name__)
+        body = {"error": "invalid_request", "error_description": "a value in the request cannot be stored"}
+        return JSONResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {401: "invalid_token", 403: "access_denied", 404: "not_found", 405: "invalid_request"}.get(
             exc.status_code, "invalid_request")
-        return JSONResponse({"error": code, "error_description": str(exc.detail)[:300]}, status_code=exc.status_code,
+        status_code = 413 if exc.status_code == 400 and _PART_TOO_LARGE.match(str(exc.detail)) else exc.status_code
+        return JSONResponse({"error": code, "error_description": str(exc.detail)[:300]}, status_code=status_code,
                             headers=getattr(exc, "headers", None))
+
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document_shell_errors(generate_openapi())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

@@ -10,15 +10,22 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import annotated_types
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-__all__ = ["make_engine", "session_scope", "upgrade_database"]
+__all__ = ["Offset", "RowId", "make_engine", "session_scope", "upgrade_database"]
+
+#: A row id as a request names it (path, query or body). INTEGER primary keys are 32-bit on PostgreSQL;
+#: a number outside that range is invalid input (400), not a driver overflow (500) on SQLite.
+RowId = Annotated[int, annotated_types.Ge(1), annotated_types.Le(2_147_483_647)]
+#: A page offset (`OFFSET n`), bounded like `RowId`: there are never more rows to skip.
+Offset = Annotated[int, annotated_types.Ge(0), annotated_types.Le(2_147_483_647)]
 
 
 def make_engine(url: str) -> Engine:

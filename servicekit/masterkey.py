@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 
+from servicekit.logging import configure_logging
 from servicekit.settings import ServiceSettings
 from vc.keys import MasterKey
 
@@ -20,6 +21,8 @@ def load_master_key(settings: ServiceSettings) -> MasterKey:
     path = settings.master_key_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        # This runs before `add_service_basics`: set up the JSON log lines now, so this one is JSON too.
+        configure_logging(settings.service_name, level=os.environ.get("EDUWALLET_LOG_LEVEL", "INFO").upper())
         log.warning("no master key configured for %s: generated one in %s (set EDUWALLET_%s_MASTER_KEY in production)",
                     settings.service_name, path, settings.service_name.upper())
         # Write to a private temporary file, then link it into place: of several workers starting

@@ -23,7 +23,7 @@ import gzip
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -61,6 +61,8 @@ MIN_STATUS_LIST_LENGTH = 131_072
 MAX_BITSTRING_BYTES = 8 * 1024 * 1024
 #: Largest `statusSize` accepted: 2^statusSize status messages must be listed, so more is absurd.
 MAX_STATUS_SIZE = 16
+#: A list signed a moment ago by a host whose clock runs slightly ahead is not "not valid yet".
+VALID_FROM_SKEW = timedelta(seconds=60)
 
 _BASE10 = re.compile(r"[0-9]+")
 _HEX_STATUS = re.compile(r"0x[0-9a-fA-F]+")
@@ -274,6 +276,7 @@ def check_bitstring_status(
     now: datetime | None = None,
     min_length: int = MIN_STATUS_LIST_LENGTH,
     max_bytes: int = MAX_BITSTRING_BYTES,
+    skew: timedelta = VALID_FROM_SKEW,
 ) -> dict[str, Any]:
     """§3.2 steps 5–15 for `entry` against an already dereferenced and verified list credential.
 
@@ -287,7 +290,7 @@ def check_bitstring_status(
         raise MalformedValueError(f"the status list credential's type must include {BITSTRING_STATUS_LIST_CREDENTIAL}")
     moment = now or datetime.now(UTC)
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if "validFrom" in list_credential and moment < _date_time_stamp(list_credential["validFrom"], "validFrom"):
+    if "validFrom" in list_credential and moment + skew < _date_time_stamp(list_credential["validFrom"], "validFrom"):
         raise StatusVerificationError("the status list credential is not valid yet")
     if "validUntil" in list_credential and moment >= _date_time_stamp(list_credential["validUntil"], "validUntil"):
         raise StatusVerificationError("the status list credential has expired (validUntil)")
@@ -326,6 +329,7 @@ def validate_bitstring_status(
     dereference: Callable[[str], Mapping[str, Any]],
     now: datetime | None = None,
     min_length: int = MIN_STATUS_LIST_LENGTH,
+    skew: timedelta = VALID_FROM_SKEW,
 ) -> dict[str, Any]:
     """The whole §3.2 Validate Algorithm for one entry.
 
@@ -342,7 +346,7 @@ def validate_bitstring_status(
         raise
     except VcError as exc:
         raise StatusVerificationError(f"the status list credential does not verify: {exc}") from exc
-    return check_bitstring_status(parsed, list_credential, now=now, min_length=min_length)
+    return check_bitstring_status(parsed, list_credential, now=now, min_length=min_length, skew=skew)
 
 
 def _date_time(value: datetime) -> str:

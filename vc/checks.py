@@ -19,21 +19,24 @@ Checks (OpenID4VP 1.0 §8.6 / PROTOCOLS §2.4, https://openid.net/specs/openid-4
   and suspended credentials fail with the error `credential_revoked` / `credential_suspended`.
 - `trusted_issuer`: the issuer is in the trusted list (skipped when any issuer is accepted).
 - `ob3_schema`: the 1EdTech JSON Schema, for OB 3.0 credentials in the VCDM 2.0 layout.
-- `dcql`: the credential answers its DCQL credential query (format, type, requested claims
-  and values); `credential_query_errors` is handed in by the caller (see `vc.dcql`).
+- `dcql`: the credential answers its DCQL Credential Query (format, type, requested claims
+  and values), judged over the whole VP Token by `check_dcql` (with `vc.dcql`); skipped for a
+  credential checked on its own.
 
 Time, keys and status lists come in through `CheckContext`; nothing here fetches by itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from schemas.dcql import DcqlQuery
 from vc.bitstring_status_list import BITSTRING_STATUS_LIST_ENTRY, parse_status_list_entry
+from vc.dcql import Candidate, DcqlCheck, check_presentations
 from vc.errors import (
     KeyBindingError,
     MalformedToken,
@@ -48,7 +51,7 @@ from vc.jws import decode_jws
 from vc.keys import SIGNING_ALGORITHMS, KeyResolver
 from vc.ob3 import open_badge_credential_errors
 from vc.presentation import verify_vp_jwt
-from vc.sd_jwt import SdJwt, check_validity, parse_sd_jwt, verify_sd_jwt
+from vc.sd_jwt import SEPARATOR, SdJwt, check_validity, parse_sd_jwt, verify_sd_jwt
 from vc.token_status_list import ensure_valid
 from vc.vc_jwt import OB3_CREDENTIAL_TYPES, VCDM_2_0, VcJwt, verify_vc_jwt
 
@@ -69,6 +72,7 @@ __all__ = [
     "CredentialReport",
     "HolderBinding",
     "check_credential_json",
+    "check_dcql",
     "check_sd_jwt_vc",
     "check_vc_jwt",
     "check_vp_jwt",
@@ -109,6 +113,10 @@ class CheckResult:
         if self.error:
             body["error"] = self.error
         return body
+
+
+#: The passed result of each check (results are immutable, so one of each serves every report).
+_PASSED = {name: CheckResult(name, "passed") for name in CHECK_NAMES}
 
 
 @dataclass
@@ -177,8 +185,6 @@ class CheckContext:
     bitstring_status: Callable[[Any, str | None], Mapping[str, Any]] | None = None
     #: Accepted issuers; None accepts any issuer (the check is then skipped).
     trusted_issuers: Collection[str] | None = None
-    #: `(format, types, claims) -> unmet requirements` of the DCQL credential query; None skips `dcql`.
-    credential_query_errors: Callable[[str, list[str], dict[str, Any]], list[str]] | None = None
     algorithms: Collection[str] = SIGNING_ALGORITHMS
 
     @property
@@ -199,26 +205,50 @@ def _checking(report: CredentialReport, name: str) -> Iterator[None]:
     except (VcError, ValueError, TypeError, KeyError) as exc:
         report.add(CheckResult(name, "failed", str(exc) or type(exc).__name__))
     else:
-        report.checks.setdefault(name, CheckResult(name, "passed"))
+        report.checks.setdefault(name, _PASSED[name])
 
 
 def _trusted_issuer(report: CredentialReport, context: CheckContext) -> None:
     if context.trusted_issuers is None:
         report.add(CheckResult(TRUSTED_ISSUER, "skipped", "no trusted-issuer list: any issuer is accepted"))
     elif report.issuer is not None and report.issuer in context.trusted_issuers:
-        report.add(CheckResult(TRUSTED_ISSUER, "passed"))
+        report.add(_PASSED[TRUSTED_ISSUER])
     else:
         report.add(CheckResult(TRUSTED_ISSUER, "failed", f"issuer {report.issuer!r} is not a trusted issuer"))
 
 
-def _dcql(report: CredentialReport, context: CheckContext) -> None:
-    if context.credential_query_errors is None:
-        report.add(CheckResult(DCQL, "skipped", "no query to answer"))
-        return
-    with _checking(report, DCQL):
-        problems = context.credential_query_errors(report.format, report.types, report.claims)
-        if problems:
-            report.add(CheckResult(DCQL, "failed", "; ".join(problems)))
+_NO_QUERY = CheckResult(DCQL, "skipped", "no query to answer")
+_NOT_A_BADGE = CheckResult(OB3_SCHEMA, "skipped", "not an Open Badges VC-JWT")
+
+
+def check_dcql(query: DcqlQuery, presented: Mapping[str, Sequence[CredentialReport]]) -> DcqlCheck:
+    """The `dcql` check of a VP Token (OpenID4VP 1.0 §8.6), by `vc.dcql.check_presentations`.
+
+    `presented` maps each Credential Query id of the `vp_token` to the reports of its credentials.
+    Only credentials whose issuer signature verified take part (their claims are the issuer's);
+    each of them gets its `dcql` result here. Holder binding is its own named check, so it is not
+    judged again as a DCQL requirement.
+    """
+    verified = {qid: [r for r in reports if _passed(r, ISSUER_SIGNATURE)] for qid, reports in presented.items()}
+    candidates = {qid: [_candidate(qid, report) for report in reports]
+                  for qid, reports in verified.items() if reports or not presented[qid]}
+    check = check_presentations(query, candidates)
+    for qid, verdicts in check.verdicts.items():
+        for report, problem in zip(verified[qid], verdicts, strict=True):
+            report.add(_PASSED[DCQL] if problem is None else CheckResult(DCQL, "failed", problem))
+    return check
+
+
+def _passed(report: CredentialReport, name: str) -> bool:
+    check = report.checks.get(name)
+    return check is not None and check.outcome == "passed"
+
+
+def _candidate(query_id: str, report: CredentialReport) -> Candidate:
+    sd_jwt_vc = report.format == "dc+sd-jwt"
+    return Candidate(id=query_id, format=report.format, claims=report.claims,
+                     vct=report.types[0] if sd_jwt_vc and report.types else None,
+                     type=() if sd_jwt_vc else tuple(report.types))
 
 
 # -- dc+sd-jwt -----------------------------------------------------------------------------------
@@ -233,43 +263,50 @@ def _token_status(report: CredentialReport, context: CheckContext, status_claim:
             ensure_valid(context.token_status(status_claim, report.issuer))
 
 
-def check_sd_jwt_vc(text: str, context: CheckContext) -> CredentialReport:
-    """Every check of an SD-JWT VC (with its KB-JWT when presented to us)."""
-    report = CredentialReport(format="dc+sd-jwt")
+def _sd_jwt_unverified(report: CredentialReport, text: str, reason: str) -> CredentialReport:
+    """The issuer signature failed: say whether the SD-JWT could be read at all, skip the rest."""
     try:
-        parsed = parse_sd_jwt(text.strip())
+        parse_sd_jwt(text)
     except VcError as exc:
         report.add(CheckResult(ISSUER_SIGNATURE, "failed", f"not an SD-JWT: {exc}"))
         report.skip_rest("the credential could not be read")
         return report
+    report.add(CheckResult(ISSUER_SIGNATURE, "failed", reason))
+    report.skip_rest("the issuer's signature did not verify")
+    return report
+
+
+def check_sd_jwt_vc(text: str, context: CheckContext) -> CredentialReport:
+    """Every check of an SD-JWT VC (with its KB-JWT when presented to us)."""
+    report = CredentialReport(format="dc+sd-jwt")
+    text = text.strip()
     want_binding = context.holder_binding is not None and context.require_holder_binding
     binding = context.holder_binding
+    now = context.moment
 
-    def verify(token: SdJwt, key_binding: bool) -> Any:
+    def verify(token: str, key_binding: bool) -> Any:
         # One pass verifies the issuer signature, the Disclosures and the KB-JWT; time is checked below.
         return verify_sd_jwt(
             token, issuer_key=lambda header, payload: context.issuer_key(payload.get("iss"), header),
             typ=SD_JWT_VC_TYPES, key_binding=key_binding, audience=binding.audience if binding else None,
             nonce=binding.nonce if binding else None, algorithms=context.algorithms,
-            now=context.moment, clock_skew=_NO_TIME_CHECKS, kb_max_age=_NO_TIME_CHECKS)
+            now=now, clock_skew=_NO_TIME_CHECKS, kb_max_age=_NO_TIME_CHECKS)
 
     verified = None
-    if want_binding or parsed.kb_jwt is None:
+    if want_binding or text.endswith(SEPARATOR):  # checked with its KB-JWT, or it has none
         try:
-            verified = verify(parsed, want_binding)
+            verified = verify(text, want_binding)
         except KeyBindingError as exc:
             report.add(CheckResult(HOLDER_BINDING, "failed", str(exc)))
         except VcError as exc:
-            report.add(CheckResult(ISSUER_SIGNATURE, "failed", str(exc)))
-            report.skip_rest("the issuer's signature did not verify")
-            return report
+            return _sd_jwt_unverified(report, text, str(exc))
     if verified is None:  # binding failed, or a KB-JWT we do not check: verify the SD-JWT alone
-        with _checking(report, ISSUER_SIGNATURE):
-            verified = verify(SdJwt(parsed.issuer_jwt, parsed.disclosures), False)
-        if verified is None:
-            report.skip_rest("the issuer's signature did not verify")
-            return report
-    report.add(CheckResult(ISSUER_SIGNATURE, "passed"))
+        try:
+            parsed = parse_sd_jwt(text)
+            verified = verify(SdJwt(parsed.issuer_jwt, parsed.disclosures).sd_jwt, False)
+        except VcError as exc:
+            return _sd_jwt_unverified(report, text, str(exc))
+    report.add(_PASSED[ISSUER_SIGNATURE])
     claims: dict[str, Any] = verified.claims
     report.issuer = claims.get("iss") if isinstance(claims.get("iss"), str) else None
     report.types = [claims["vct"]] if isinstance(claims.get("vct"), str) else []
@@ -282,17 +319,18 @@ def check_sd_jwt_vc(text: str, context: CheckContext) -> CredentialReport:
         else:
             assert binding is not None and verified.kb_payload is not None
             iat = verified.kb_payload.get("iat")
-            now, skew = context.moment.timestamp(), context.clock_skew.total_seconds()
-            if not isinstance(iat, int | float) or iat > now + skew or iat < now - binding.max_age.total_seconds() - skew:
+            moment, skew = now.timestamp(), context.clock_skew.total_seconds()
+            if (not isinstance(iat, int | float) or iat > moment + skew
+                    or iat < moment - binding.max_age.total_seconds() - skew):
                 report.add(CheckResult(HOLDER_BINDING, "failed", "the KB-JWT iat is outside the acceptable window"))
             else:
-                report.add(CheckResult(HOLDER_BINDING, "passed"))
+                report.add(_PASSED[HOLDER_BINDING])
     with _checking(report, VALIDITY_PERIOD):
-        check_validity(claims, now=context.moment, clock_skew=context.clock_skew)
+        check_validity(claims, now=now, clock_skew=context.clock_skew)
     _token_status(report, context, claims.get("status"))
     _trusted_issuer(report, context)
-    report.add(CheckResult(OB3_SCHEMA, "skipped", "not an Open Badges VC-JWT"))
-    _dcql(report, context)
+    report.add(_NOT_A_BADGE)
+    report.add(_NO_QUERY)
     return report
 
 
@@ -305,7 +343,7 @@ def _validity_period(report: CredentialReport, vc_jwt: VcJwt, context: CheckCont
     elif vc_jwt.valid_until is not None and moment - skew >= vc_jwt.valid_until:
         report.add(CheckResult(VALIDITY_PERIOD, "failed", f"expired at {vc_jwt.valid_until.isoformat()}"))
     else:
-        report.add(CheckResult(VALIDITY_PERIOD, "passed"))
+        report.add(_PASSED[VALIDITY_PERIOD])
 
 
 def _bitstring_status(report: CredentialReport, credential: Mapping[str, Any], context: CheckContext) -> None:
@@ -351,7 +389,7 @@ def _vc_jwt_report(token: str, context: CheckContext, holder_binding: CheckResul
         report.add(holder_binding)
         report.skip_rest("the issuer's signature did not verify")
         return report
-    report.add(CheckResult(ISSUER_SIGNATURE, "passed"))
+    report.add(_PASSED[ISSUER_SIGNATURE])
     report.issuer = vc_jwt.issuer
     types = vc_jwt.credential.get("type")
     report.types = [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
@@ -361,7 +399,7 @@ def _vc_jwt_report(token: str, context: CheckContext, holder_binding: CheckResul
     _bitstring_status(report, vc_jwt.credential, context)
     _trusted_issuer(report, context)
     _ob3_schema(report, vc_jwt)
-    _dcql(report, context)
+    report.add(_NO_QUERY)
     return report
 
 
@@ -392,7 +430,7 @@ def check_vp_jwt(token: str, context: CheckContext) -> list[CredentialReport]:
             report.skip_rest("the presentation could not be read")
             return [report]
         return [_vc_jwt_report(credential, context, failure) for credential in credentials]
-    return [_vc_jwt_report(credential, context, CheckResult(HOLDER_BINDING, "passed"))
+    return [_vc_jwt_report(credential, context, _PASSED[HOLDER_BINDING])
             for credential in presentation.verifiable_credential]
 
 
@@ -438,6 +476,6 @@ def check_credential_json(credential: Mapping[str, Any], context: CheckContext) 
                 raise SchemaInvalid("; ".join(errors[:5]))
     else:
         report.add(CheckResult(OB3_SCHEMA, "skipped", "not an Open Badges credential"))
-    report.add(CheckResult(DCQL, "skipped", "no query to answer"))
+    report.add(_NO_QUERY)
     return report
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.dcql import CredentialQuery, DcqlQuery
+from schemas.dcql import ClaimsQuery, CredentialQuery, DcqlQuery
 from schemas.oid4vci import FORMAT_DC_SD_JWT, FORMAT_MSO_MDOC, FORMATS_W3C
 from vc.claims_path import ConcretePath, try_select_with_paths
 
@@ -116,11 +116,16 @@ class DcqlMatch:
 
 @dataclass(frozen=True, slots=True)
 class DcqlCheck:
-    """Verifier-side result: the presentations accepted per Credential Query id and every problem found."""
+    """Verifier-side result: the presentations accepted per Credential Query id and every problem found.
+
+    `verdicts` has, for every presented Credential Query id, one entry per presentation in the
+    order given: None when it was accepted, else why not (so a caller can report per credential).
+    """
 
     satisfied: bool
     accepted: dict[str, list[Candidate]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    verdicts: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +133,16 @@ class _Claim:
     id: str | None
     path: tuple[Any, ...]
     values: tuple[Any, ...] | None
+    #: The leading object keys of `path`, followed cheaply before the general walk.
+    head: tuple[str, ...]
 
-    @property
-    def keys_only(self) -> bool:
-        return len(self.head) == len(self.path)
-
-    @property
-    def head(self) -> tuple[str, ...]:
-        """The leading object keys, followed cheaply before the general walk."""
+    @classmethod
+    def compile(cls, claim: ClaimsQuery) -> _Claim:
+        path = tuple(claim.path)
         count = 0
-        while count < len(self.path) and isinstance(self.path[count], str):
+        while count < len(path) and isinstance(path[count], str):
             count += 1
-        return self.path[:count]
+        return cls(claim.id, path, tuple(claim.values) if claim.values else None, path[:count])
 
 
 class _Plan:
@@ -148,13 +151,13 @@ class _Plan:
     def __init__(self, query: CredentialQuery, type_iris: Mapping[str, str]) -> None:
         self.query = query
         self.type_iris = type_iris
-        self.claims = [_Claim(c.id, tuple(c.path), tuple(c.values) if c.values else None) for c in query.claims or ()]
+        self.claims = [_Claim.compile(c) for c in query.claims or ()]
         self.heads = [claim.head for claim in self.claims]
         index = {claim.id: i for i, claim in enumerate(self.claims)}
         self.claim_sets = [(tuple(option), [index[i] for i in option]) for option in query.claim_sets or ()]
         #: Plain key paths without `values` or `claim_sets`: every candidate discloses the same paths.
         self.key_paths: tuple[ConcretePath, ...] | None = None
-        if not self.claim_sets and all(c.keys_only and c.values is None for c in self.claims):
+        if not self.claim_sets and all(c.head == c.path and c.values is None for c in self.claims):
             self.key_paths = tuple(c.path for c in self.claims)
         meta = query.meta
         self.vcts = frozenset(meta.vct_values or ())
@@ -326,6 +329,16 @@ def match_credentials(
     return DcqlMatch(satisfied, matches, selection, presentations, sets, tuple(missing))
 
 
+def _token_refusal(qid: str, credential_query: CredentialQuery | None, count: int) -> str | None:
+    """§8.1: the VP Token names only requested Credential Queries, each with one presentation unless `multiple`."""
+    if credential_query is None:
+        return f"vp_token has {qid}, which is not a credential query id"
+    if count == 0 or (count > 1 and not credential_query.multiple):
+        expected = "one or more presentations" if credential_query.multiple else "one presentation"
+        return f"{qid}: expected {expected}, got {count}"
+    return None
+
+
 def check_presentations(
     query: DcqlQuery,
     presented: Mapping[str, Sequence[Candidate]],
@@ -335,36 +348,35 @@ def check_presentations(
     """Re-check a VP Token against `query` (§8.6): `presented` maps Credential Query ids to the
     verified presentations, each described by its disclosed claims.
 
-    A presentation that does not meet its Credential Query is discarded (and named in
-    `problems`); an unknown id, or several presentations where `multiple` is false, fails the
-    whole response; then the accepted ones must satisfy `credential_sets`.
+    A presentation that does not meet its Credential Query is discarded (named in `problems`
+    and in its `verdicts` entry); an unknown id, or several presentations where `multiple` is
+    false, fails the whole response; then the accepted ones must satisfy `credential_sets`.
     """
     problems: list[str] = []
     token_ok = True
     accepted: dict[str, list[Candidate]] = {}
+    verdicts: dict[str, tuple[str | None, ...]] = {}
     queries = {q.id: q for q in query.credentials}
     for qid, presentations in presented.items():
-        credential_query = queries.get(qid)
-        if credential_query is None:
-            problems.append(f"vp_token has {qid}, which is not a credential query id")
+        refusal = _token_refusal(qid, queries.get(qid), len(presentations))
+        if refusal is not None:
+            problems.append(refusal)
+            verdicts[qid] = (refusal,) * len(presentations)
             token_ok = False
             continue
-        if not presentations or (len(presentations) > 1 and not credential_query.multiple):
-            problems.append(
-                f"{qid}: expected {'one or more presentations' if credential_query.multiple else 'one presentation'}, got {len(presentations)}"
-            )
-            token_ok = False
-            continue
-        plan = _Plan(credential_query, type_iris)
+        plan = _Plan(queries[qid], type_iris)
+        found: list[str | None] = []
         for number, presentation in enumerate(presentations):
             problem = plan.type_problem(presentation)
             if problem is None:
                 selected = plan.select_claims(presentation.claims)
                 problem = selected if isinstance(selected, str) else None
+            found.append(problem)
             if problem is None:
                 accepted.setdefault(qid, []).append(presentation)
             else:
                 problems.append(f"{qid}: presentation {number}: {problem}")
+        verdicts[qid] = tuple(found)
     satisfied, _, _, missing = _sets_outcome(query, set(accepted))
     problems.extend(missing)
-    return DcqlCheck(satisfied and token_ok, accepted, tuple(problems))
+    return DcqlCheck(satisfied and token_ok, accepted, tuple(problems), verdicts)

@@ -90,8 +90,12 @@ def private_jwk(key: PrivateKey) -> dict[str, str]:
     return jwk
 
 
-def _freeze(jwk: dict[str, Any]) -> str:
-    return json.dumps(jwk, sort_keys=True)
+#: The members a public key is built from (RFC 7518 §6): they alone key the cache of parsed keys.
+_KEY_MEMBERS = ("kty", "crv", "x", "y", "n", "e")
+
+
+def _freeze(jwk: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple((member, jwk[member]) for member in _KEY_MEMBERS if member in jwk)
 
 
 def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
@@ -107,8 +111,8 @@ def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
 
 
 @lru_cache(maxsize=4096)
-def _public_key_cached(frozen: str) -> PublicKey:
-    jwk = json.loads(frozen)
+def _public_key_cached(frozen: tuple[tuple[str, Any], ...]) -> PublicKey:
+    jwk = dict(frozen)
     kty = jwk.get("kty")
     if kty == "EC":
         if jwk.get("crv") != "P-256":

@@ -9,14 +9,20 @@ names one more schema the credential must satisfy; SURF's educredentials profile
 under raw.githubusercontent.com URLs; `CredentialSchemas.from_directory` maps those
 URLs to local files (a `referencing` registry), so validation never goes online.
 
-Validators are built once and reused: validation is on the issue and verify path.
+Validators are built once and reused: validation is on the issue and verify path. An issuer
+signing many credentials that differ only in a few values (ids, dates, the holder, salts, status
+entries) uses a `SharedContentValidator`: each credential is still checked against the whole
+schema, but what it shares with an earlier valid credential is not checked again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -35,6 +41,7 @@ __all__ = [
     "JSON_SCHEMA_VALIDATOR_2019",
     "OB3_SCHEMA_URL",
     "CredentialSchemas",
+    "SharedContentValidator",
     "open_badge_credential_errors",
     "validate_open_badge_credential",
 ]
@@ -135,6 +142,140 @@ def open_badge_credential_errors(credential: Any) -> list[str]:
 def validate_open_badge_credential(credential: Any) -> None:
     """Raise `SchemaInvalid` (naming the first few failures) unless `credential` passes the OB 3.0 schema."""
     _raise_if(open_badge_credential_errors(credential), "OpenBadgeCredential")
+
+
+#: Keywords that, on the way from the root to a varying value, look only at member names, counts and
+#: each member by itself (annotations aside): with only these, a document is valid when its shared
+#: content passed in an earlier valid document and each varying value passes its own subschema.
+_DECOMPOSABLE = frozenset({"type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
+                           "minProperties", "maxProperties", "$ref", "title", "description", "$comment",
+                           "$schema", "$defs", "default", "examples"})
+#: A path step matching every item of an array.
+EVERY_ITEM = "*"
+
+
+def _pointer(root: Mapping[str, Any], ref: str) -> Any:
+    if not ref.startswith("#/"):
+        raise SchemaInvalid(f"only local $refs can lie on the path to a varying value, not {ref}")
+    node: Any = root
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+class SharedContentValidator:
+    """Validate many documents against one schema, checking again only the values that vary.
+
+    `varying` names the paths of the values that differ between documents of one shape (`"*"`
+    for every array item), e.g. `("credentialSubject", "identifier", "*", "salt")`. The first
+    document of a shape is validated in full; its *shape* is the document with those values
+    blanked (names, counts and every other value kept), remembered by a digest. A later document of
+    a remembered shape is valid exactly when each of its varying values passes its own subschema,
+    because every schema on the way to a varying value is refused at construction unless it uses
+    only `_DECOMPOSABLE` keywords. Failures are reported by a full validation, never from the cache.
+    """
+
+    def __init__(self, validator: Draft201909Validator, varying: Iterable[Sequence[str]], *,
+                 cache_size: int = 1024) -> None:
+        self._validator = validator
+        self._paths = [tuple(path) for path in varying]
+        self._leaves = [(path, [validator.evolve(schema=leaf) for leaf in self._subschemas(path)])
+                        for path in self._paths]
+        self._shapes: OrderedDict[bytes, None] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _applicable(self, schema: Any) -> list[Mapping[str, Any]]:
+        """`schema` and what its `$ref`s add, each of which an ancestor's value must satisfy."""
+        found, todo = [], [schema]
+        while todo:
+            current = todo.pop()
+            if isinstance(current, bool):
+                continue  # true: no constraint; false: no document is valid, so none gets cached
+            other = set(current) - _DECOMPOSABLE - ({"$id"} if current is self._validator.schema else set())
+            if other or not isinstance(current.get("items", {}), dict | bool):
+                raise SchemaInvalid(f"a varying value lies under {sorted(other) or ['items array']}")
+            if "$ref" in current:
+                todo.append(_pointer(self._validator.schema, current["$ref"]))
+            found.append(current)
+        return found
+
+    def _subschemas(self, path: tuple[str, ...]) -> list[Any]:
+        """The schemas a value at `path` must satisfy, after checking every ancestor decomposes."""
+        schemas: list[Any] = [self._validator.schema]
+        for step in path:
+            children: list[Any] = []
+            for schema in self._applicable_all(schemas):
+                if step == EVERY_ITEM:
+                    children += [schema["items"]] if "items" in schema else []
+                elif step in schema.get("properties", {}):
+                    children.append(schema["properties"][step])
+                elif "additionalProperties" in schema:
+                    children.append(schema["additionalProperties"])
+            schemas = children
+        return schemas
+
+    def _applicable_all(self, schemas: list[Any]) -> list[Mapping[str, Any]]:
+        return [found for schema in schemas for found in self._applicable(schema)]
+
+    def _shape(self, document: Any) -> bytes | None:
+        def blank(node: Any, path: tuple[str, ...]) -> Any:
+            if not path:
+                return None
+            step, rest = path[0], path[1:]
+            if step == EVERY_ITEM:
+                return [blank(item, rest) for item in node] if isinstance(node, list) else node
+            if isinstance(node, dict) and step in node:
+                return {**node, step: blank(node[step], rest)}
+            return node
+
+        for path in self._paths:
+            document = blank(document, path)
+        try:
+            text = json.dumps(document, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):
+            return None
+        return hashlib.sha256(text.encode("utf-8")).digest()
+
+    def _varying_values_pass(self, document: Any) -> bool:
+        def values(node: Any, path: tuple[str, ...]) -> Iterable[Any]:
+            if not path:
+                yield node
+            elif path[0] == EVERY_ITEM:
+                for item in node if isinstance(node, list) else ():
+                    yield from values(item, path[1:])
+            elif isinstance(node, dict) and path[0] in node:
+                yield from values(node[path[0]], path[1:])
+
+        return all(leaf.is_valid(value) for path, leaves in self._leaves for value in values(document, path)
+                   for leaf in leaves)
+
+    def errors(self, document: Any) -> list[str]:
+        """Every way `document` fails the schema (`[]` when it passes), as `path: message` lines."""
+        shape = self._shape(document)
+        with self._lock:
+            known = shape is not None and shape in self._shapes
+            if known:
+                self._shapes.move_to_end(shape)  # type: ignore[arg-type]
+        if known and self._varying_values_pass(document):
+            return []
+        errors = _errors(self._validator, document)
+        if not errors and shape is not None:
+            with self._lock:
+                self._shapes[shape] = None
+                while len(self._shapes) > self._cache_size:
+                    self._shapes.popitem(last=False)
+        return errors
+
+    def validate(self, document: Any, what: str = "OpenBadgeCredential") -> None:
+        """Raise `SchemaInvalid` (naming the first few failures) unless `document` passes the schema."""
+        _raise_if(self.errors(document), what)
+
+    @classmethod
+    def for_open_badge_credentials(cls, varying: Iterable[Sequence[str]], *,
+                                   cache_size: int = 1024) -> SharedContentValidator:
+        """A `SharedContentValidator` of the OB 3.0 AchievementCredential schema."""
+        return cls(_ob3_validator(), varying, cache_size=cache_size)
 
 
 class CredentialSchemas:

@@ -20,7 +20,7 @@ and first `@context` disagree; `typ` may be `JWT`, `vc+jwt` or absent. Signing E
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -305,8 +305,10 @@ def sign_vc_jwt(credential: Mapping[str, Any], signer: Signer, *, typ: str = JWT
     return sign_jws({**credential, **claims}, signer, typ=typ, header=header)
 
 
-def encode_ob3_jwt(credential: Mapping[str, Any], signer: Signer) -> str:
+def encode_ob3_jwt(credential: Mapping[str, Any], signer: Signer, *,
+                   validate: Callable[[Mapping[str, Any]], None] = validate_open_badge_credential) -> str:
     """An OpenBadgeCredential as an OB 3.0 VC-JWT (header `{alg, kid, typ: "JWT"}`), after checking it
-    against the 1EdTech JSON Schema (which requires `id` and `validFrom`, hence `jti` and `nbf`)."""
-    validate_open_badge_credential(credential)
+    against the 1EdTech JSON Schema (which requires `id` and `validFrom`, hence `jti` and `nbf`).
+    An issuer of many credentials passes `vc.ob3.SharedContentValidator(...).validate` as `validate`."""
+    validate(credential)
     return sign_vc_jwt(credential, signer, typ=JWT_TYP)

@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from servicekit.app import add_service_basics
 from servicekit.database import make_engine, upgrade_database
 from servicekit.masterkey import load_master_key
-from verifier.api import check, oid4vp, pages, requests, trusted_issuers
+from verifier.api import check, oid4vp, requests, trusted_issuers
 from verifier.identity import load_identity
+from verifier.pages import install_pages
 from verifier.results import delete_expired_results
 from verifier.settings import VerifierSettings
 from verifier.verification import VerificationService
@@ -68,6 +69,7 @@ def create_app(settings: VerifierSettings | None = None) -> FastAPI:
     app.state.identity = load_identity(engine, master_key, settings)
     app.state.verification = service
     add_service_basics(app, engine=engine, max_body_bytes=settings.max_body_bytes)
-    for module in (requests, oid4vp, trusted_issuers, check, pages):
+    for module in (requests, oid4vp, trusted_issuers, check):
         app.include_router(module.router)
+    install_pages(app)
     return app

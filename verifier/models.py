@@ -6,6 +6,9 @@
   disclosed claims (`result`). Results are deleted after the retention period.
 - `TrustedIssuer`: the verifier-wide list of trusted issuers (DIDs, issuer URLs).
 - `VerifierIdentity`: the key that signs request objects (sealed) and its X.509 chain.
+- `ServiceSecret`: a random secret sealed under the master key (the pages' CSRF and cookie key),
+  the same for every worker.
+- `RequestOwner`: which page session made a request (only that browser sees its result).
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 __all__ = [
     "PresentationRequest",
+    "RequestOwner",
     "RequestStatus",
+    "ServiceSecret",
     "TrustedIssuer",
     "VerifierIdentity",
     "VerifierTable",
@@ -108,3 +113,24 @@ class VerifierIdentity(VerifierTable, table=True):
     #: The certificate chain, leaf first, as PEM.
     certificate_chain: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _time()
+
+
+class ServiceSecret(VerifierTable, table=True):
+    __tablename__ = "service_secret"
+
+    #: What the secret is for (`pages`).
+    name: str = Field(primary_key=True, max_length=40)
+    #: The random secret, sealed under the master key.
+    sealed_value: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _time()
+
+
+class RequestOwner(VerifierTable, table=True):
+    """The page session that made a presentation request; deleted with the request."""
+
+    __tablename__ = "request_owner"
+
+    request_id: str = Field(sa_column=Column(String(64), ForeignKey("presentation_request.id", ondelete="CASCADE"),
+                                             primary_key=True))
+    #: SHA-256 (hex) of the page-session id; the id itself is only in the browser's cookie.
+    session_digest: str = Field(max_length=64, index=True)

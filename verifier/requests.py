@@ -9,21 +9,23 @@ https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
   `client_metadata.jwks` (private half sealed under the master key).
 - Signed request objects (`typ: oauth-authz-req+jwt`, ES256) are served by reference
   (`request_uri`); `redirect_uri:` requests are unsigned and travel entirely by value.
-- `claim_presentation_request` is the one way to start handling an answer: one conditional
-  UPDATE (`... WHERE answered_at IS NULL AND expires_at > now`), so of two racing answers
-  exactly one wins.
+- `answer_presentation_request` is the one way to answer a request: one conditional UPDATE
+  (`... WHERE answered_at IS NULL AND expires_at > now`) claims it and stores the verdict, so
+  of two racing answers exactly one is kept.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
+from schemas.dcql import DcqlQuery, parse_dcql_query
 from schemas.oauth2 import InvalidRequest, NotFound
 from schemas.oid4vp import (
     REQUEST_OBJECT_TYP,
@@ -35,7 +37,6 @@ from vc.jwk import private_jwk, private_key_from_jwk, public_jwk
 from vc.jws import sign_jws
 from vc.keys import MasterKey, generate_private_key
 from vc.x509 import encode_x5c
-from verifier.dcql import check_dcql_query
 from verifier.identity import SigningIdentity
 from verifier.models import PresentationRequest, RequestStatus, as_utc, utcnow
 from verifier.settings import ClientIdPrefix, ResponseMode, VerifierSettings
@@ -44,12 +45,15 @@ __all__ = [
     "ENCRYPTED_RESPONSE_ENC_VALUES",
     "VP_FORMATS_SUPPORTED",
     "NewRequest",
+    "RequestToAnswer",
     "authorization_request",
     "authorization_request_uri",
-    "claim_presentation_request",
+    "check_dcql_query",
+    "answer_presentation_request",
     "client_metadata",
     "create_presentation_request",
     "encryption_private_jwk",
+    "find_request_to_answer",
     "get_presentation_request",
     "request_object",
     "request_object_uri",
@@ -109,6 +113,16 @@ def _client_id(prefix: ClientIdPrefix, identity: SigningIdentity, settings: Veri
     if prefix == "redirect_uri":
         return f"redirect_uri:{response_uri(settings)}"
     raise InvalidRequest(f"unsupported client identifier prefix {prefix!r}")
+
+
+def check_dcql_query(query: Any) -> DcqlQuery:
+    """Parse a DCQL query (§6) this verifier is to send; `InvalidRequest` when it asks for a format not verified here."""
+    parsed = parse_dcql_query(query)
+    for credential in parsed.credentials:
+        if credential.format not in VP_FORMATS_SUPPORTED:
+            raise InvalidRequest(f"format {credential.format} is not verified here; use "
+                                 f"{' or '.join(VP_FORMATS_SUPPORTED)}")
+    return parsed
 
 
 def create_presentation_request(
@@ -175,7 +189,7 @@ def webhook_secret(master_key: MasterKey, request: PresentationRequest) -> bytes
     return master_key.open(request.webhook_secret, _webhook_aad(request.id))
 
 
-def encryption_private_jwk(master_key: MasterKey, request: PresentationRequest) -> dict[str, Any]:
+def encryption_private_jwk(master_key: MasterKey, request: PresentationRequest | RequestToAnswer) -> dict[str, Any]:
     """The private JWK of the request's ephemeral response-encryption key."""
     if request.encryption_key is None:
         raise InvalidRequest("this request does not use an encrypted response")
@@ -244,6 +258,41 @@ def authorization_request_uri(*, settings: VerifierSettings, master_key: MasterK
         request_uri_method="post" if request.request_uri_method == "post" else None)
 
 
+@dataclass(frozen=True, slots=True)
+class RequestToAnswer:
+    """What answering a request needs of it, as one SELECT reads it (`find_request_to_answer`)."""
+
+    id: str
+    dcql_query: dict[str, Any]
+    nonce: str
+    state: str
+    client_id: str
+    response_mode: str
+    encryption_key: str | None
+    trusted_issuers: list[str] | None
+    expires_at: datetime
+    answered_at: datetime | None
+    redirect_uri: str | None
+    webhook_url: str | None
+
+
+_TABLE = PresentationRequest.__table__  # type: ignore[attr-defined]
+#: Built once and run as Core statements: reading and answering requests is the verifier's hot path.
+_TO_ANSWER = select(*(_TABLE.c[column.name] for column in fields(RequestToAnswer)))
+_BY_ID = _TO_ANSWER.where(_TABLE.c.id == bindparam("key"))
+_BY_STATE = _TO_ANSWER.where(_TABLE.c.state == bindparam("key"))
+
+
+def find_request_to_answer(connection: Connection, *, request_id: str | None = None,
+                           state: str | None = None) -> RequestToAnswer | None:
+    """The request with this id or `state` (None when there is none)."""
+    key = request_id if state is None else state
+    if not isinstance(key, str) or len(key) > 128:
+        return None
+    row = connection.execute(_BY_ID if state is None else _BY_STATE, {"key": key}).first()
+    return None if row is None else RequestToAnswer(*row)
+
+
 def get_presentation_request(session: Session, request_id: str) -> PresentationRequest:
     request = session.get(PresentationRequest, request_id) if len(request_id) <= 64 else None
     if request is None:
@@ -251,30 +300,23 @@ def get_presentation_request(session: Session, request_id: str) -> PresentationR
     return request
 
 
-def claim_presentation_request(session: Session, request_id: str | None = None, *, state: str | None = None,
-                               response_mode: str | None = None,
-                               now: datetime | None = None) -> PresentationRequest | None:
-    """Mark the request (by id or by `state`) answered, once, in one conditional UPDATE.
+_ANSWER = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("request_id"))
+    .where(_TABLE.c.answered_at.is_(None))
+    .where(_TABLE.c.expires_at > bindparam("answered_at"))
+    .values(answered_at=bindparam("answered_at"), status=bindparam("status"), result=bindparam("result"),
+            response_code=bindparam("response_code"))
+)
 
-    Returns the claimed request to the one caller that won, None to every other (already
-    answered, expired, unknown, or not of `response_mode` when given).
+
+def answer_presentation_request(connection: Connection, request_id: str, *, result: dict[str, Any],
+                                response_code: str | None = None, now: datetime | None = None) -> bool:
+    """Answer the request once: one conditional UPDATE sets `answered_at` and stores the verdict.
+
+    True for the one caller that won; False for every other (already answered, or expired at
+    `now`), and then nothing is written. The caller commits.
     """
-    if (request_id is None) == (state is None):
-        raise TypeError("claim by request_id or by state")
-    now = now or utcnow()
-    key = col(PresentationRequest.id) == request_id if request_id is not None else \
-        col(PresentationRequest.state) == state
-    statement = (
-        update(PresentationRequest)
-        .where(key)
-        .where(col(PresentationRequest.answered_at).is_(None))
-        .where(col(PresentationRequest.expires_at) > now)
-        .values(answered_at=now)
-        .returning(PresentationRequest)
-        .execution_options(synchronize_session=False)
-    )
-    if response_mode is not None:
-        statement = statement.where(col(PresentationRequest.response_mode) == response_mode)
-    claimed = session.execute(statement).scalars().first()
-    session.commit()
-    return claimed
+    parameters = {"request_id": request_id, "answered_at": now or utcnow(), "status": result["verdict"],
+                  "result": result, "response_code": response_code}
+    return bool(connection.execute(_ANSWER, parameters).rowcount == 1)

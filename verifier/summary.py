@@ -63,10 +63,14 @@ def _results(subject: dict[str, Any], achievement: dict[str, Any]) -> tuple[list
     return shown, (all(verdicts) if verdicts else None)
 
 
+def _as_object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def badge_summary(fmt: str, claims: dict[str, Any]) -> dict[str, Any]:
     """`{badge, learner, result, criteria, passed}` of one credential's disclosed claims."""
     if fmt == "dc+sd-jwt":
-        achievement = claims.get("achievement") if isinstance(claims.get("achievement"), dict) else {}
+        achievement = _as_object(claims.get("achievement"))
         names = [claims.get("given_name"), claims.get("family_name")]
         learner = " ".join(n for n in names if isinstance(n, str)) or claims.get("sub")
         result = claims.get("grade", claims.get("result", claims.get("assessment_grade")))
@@ -76,11 +80,11 @@ def badge_summary(fmt: str, claims: dict[str, Any]) -> dict[str, Any]:
         }.items() if v is not None}
     subject = claims.get("credentialSubject")
     subject = subject[0] if isinstance(subject, list) and subject else subject
-    subject = subject if isinstance(subject, dict) else {}
-    achievement = subject.get("achievement") if isinstance(subject.get("achievement"), dict) else {}
+    subject = _as_object(subject)
+    achievement = _as_object(subject.get("achievement"))
     identifiers = [i.get("identifier") for i in _as_list(subject.get("identifier")) if isinstance(i, dict)]
     results, passed = _results(subject, achievement)
-    criteria = achievement.get("criteria") if isinstance(achievement.get("criteria"), dict) else {}
+    criteria = _as_object(achievement.get("criteria"))
     return {
         "badge": achievement.get("name") or claims.get("name"),
         "learner": subject.get("id") or (identifiers[0] if identifiers else None),

@@ -40,15 +40,21 @@ from wallet.vault import DataKey, IndexKey, unwrap_data_key, wrap_new_data_key
 
 __all__ = [
     "API_TOKEN",
+    "CACHE_INDEX",
+    "PAGES_SECRET",
     "PAGE_SESSION",
+    "USERNAME_INDEX",
     "LearnerContext",
     "authenticate",
     "delete_learner",
+    "is_valid_password",
+    "is_valid_username",
     "issue_token",
     "learner_context",
-    "CACHE_INDEX",
-    "USERNAME_INDEX",
     "load_service_index",
+    "load_service_secret",
+    "login_oidc_learner",
+    "oidc_subject_hash",
     "purge_expired",
     "register_learner",
     "resolve_token",
@@ -80,10 +86,17 @@ class LearnerContext:
 
 USERNAME_INDEX = "username-index"
 CACHE_INDEX = "cache-index"
+#: Signs the pages' CSRF tokens and flash messages (the same in every worker).
+PAGES_SECRET = "pages-secret"
 
 
 def load_service_index(session: Session, master_key: MasterKey, name: str) -> IndexKey:
     """A service-wide index key (`USERNAME_INDEX`, `CACHE_INDEX`), created sealed under the master key on first use."""
+    return IndexKey(load_service_secret(session, master_key, name))
+
+
+def load_service_secret(session: Session, master_key: MasterKey, name: str) -> bytes:
+    """32 random bytes shared by every worker, created sealed under the master key on first use."""
     row = session.get(WalletSecret, name)
     if row is None:
         try:
@@ -93,17 +106,26 @@ def load_service_index(session: Session, master_key: MasterKey, name: str) -> In
             session.rollback()
         row = session.get(WalletSecret, name)
         assert row is not None
-    return IndexKey(master_key.open(row.value_sealed, name))
+    return master_key.open(row.value_sealed, name)
+
+
+def is_valid_username(username: object) -> bool:
+    """3 to 64 letters, digits or . _ @ + -, starting with a letter or digit."""
+    return isinstance(username, str) and _USERNAME.match(username) is not None
+
+
+def is_valid_password(password: object) -> bool:
+    return isinstance(password, str) and _MIN_PASSWORD <= len(password) <= _MAX_PASSWORD
 
 
 def _check_username(username: str) -> str:
-    if not isinstance(username, str) or not _USERNAME.match(username):
+    if not is_valid_username(username):
         raise InvalidRequest("a username is 3 to 64 letters, digits or . _ @ + - and starts with a letter or digit")
     return username
 
 
 def _check_password(password: str) -> str:
-    if not isinstance(password, str) or not _MIN_PASSWORD <= len(password) <= _MAX_PASSWORD:
+    if not is_valid_password(password):
         raise InvalidRequest(f"a password has {_MIN_PASSWORD} to {_MAX_PASSWORD} characters")
     return password
 
@@ -115,8 +137,10 @@ def learner_context(learner: Learner, master_key: MasterKey) -> LearnerContext:
 
 
 def register_learner(*, session: Session, master_key: MasterKey, username_index: IndexKey, username: str,
-                     password: str | None, locale: str = "en", now: datetime | None = None) -> LearnerContext:
-    """Create a learner with a fresh data key. `password=None` makes an OpenID Connect-only account."""
+                     password: str | None, locale: str = "en", now: datetime | None = None,
+                     oidc_subject: str | None = None) -> LearnerContext:
+    """Create a learner with a fresh data key. `password=None` makes an OpenID Connect-only account,
+    linked to the provider's subject by `oidc_subject` (an `oidc_subject_hash`)."""
     _check_username(username)
     password_hash = _hasher.hash(_check_password(password)) if password is not None else None
     learner_id = str(uuid.uuid4())
@@ -127,6 +151,7 @@ def register_learner(*, session: Session, master_key: MasterKey, username_index:
         username_sealed=data_key.seal(username.encode("utf-8"), "username"),
         password_hash=password_hash,
         data_key_sealed=wrapped,
+        oidc_subject_hash=oidc_subject,
         locale=locale,
         created_at=now or utcnow(),
     )
@@ -167,10 +192,13 @@ def _token_hash(token: str) -> str:
 
 
 def issue_token(*, session: Session, learner_id: str, kind: str, ttl: timedelta,
-                now: datetime | None = None) -> str:
-    """A new bearer token or page session for the learner; only its hash is stored."""
+                now: datetime | None = None, token: str | None = None) -> str:
+    """A new bearer token or page session for the learner; only its hash is stored.
+
+    `token`: link a random id made elsewhere (the page-session cookie's) instead of making one.
+    """
     now = now or utcnow()
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     session.add(AuthToken(token_hash=_token_hash(token), learner_id=learner_id, kind=kind, created_at=now,
                           expires_at=now + ttl))
     session.commit()
@@ -213,3 +241,34 @@ def delete_learner(*, session: Session, learner_id: str) -> None:
         session.execute(delete(table).where(col(table.learner_id) == learner_id))  # type: ignore[attr-defined]
     session.execute(delete(Learner).where(Learner.id == learner_id))  # type: ignore[arg-type]
     session.commit()
+
+
+def oidc_subject_hash(username_index: IndexKey, issuer: str, subject: str) -> str:
+    """The keyed hash a learner's OpenID Connect login is found by: provider and `sub`, exactly as given
+    (Core §5.7: `iss` and `sub` together are the only stable identifier; `sub` is case-sensitive)."""
+    return username_index.hash_exact(f"oidc\x00{issuer}\x00{subject}")
+
+
+def login_oidc_learner(*, session: Session, master_key: MasterKey, username_index: IndexKey, issuer: str,
+                       subject: str, preferred_username: str | None = None, locale: str = "en",
+                       now: datetime | None = None) -> LearnerContext:
+    """The learner linked to this provider's `sub`, created on first login.
+
+    A new account takes `preferred_username` when it is a valid, free username, else a generated
+    one; it is never linked to an existing account by name or e-mail (that would let whoever
+    controls the name at the provider take over a wallet).
+    """
+    subject_hash = oidc_subject_hash(username_index, issuer, subject)
+    for attempt in range(4):
+        learner = session.exec(select(Learner).where(Learner.oidc_subject_hash == subject_hash)).first()
+        if learner is not None:
+            return learner_context(learner, master_key)
+        wanted = preferred_username if attempt == 0 and preferred_username else None
+        username = wanted if wanted and is_valid_username(wanted) else f"eduid-{secrets.token_hex(5)}"
+        try:
+            return register_learner(session=session, master_key=master_key, username_index=username_index,
+                                    username=username, password=None, locale=locale, now=now,
+                                    oidc_subject=subject_hash)
+        except Conflict:
+            continue  # the name is taken, or a parallel first login created the account: look again
+    raise Conflict("could not create an account for this login; try again")

@@ -13,8 +13,9 @@ from servicekit.app import add_service_basics
 from servicekit.database import make_engine, upgrade_database
 from servicekit.masterkey import load_master_key
 from vc.fetch import Fetcher
-from wallet.accounts import CACHE_INDEX, USERNAME_INDEX, load_service_index
+from wallet.accounts import CACHE_INDEX, PAGES_SECRET, USERNAME_INDEX, load_service_index, load_service_secret
 from wallet.api import backup, credentials, learners, offers, presentations
+from wallet.pages import install_pages
 from wallet.services import WalletServices
 from wallet.settings import WalletSettings
 
@@ -32,6 +33,7 @@ def create_app(settings: WalletSettings | None = None, *, fetcher: Fetcher | Non
     with Session(engine) as session:
         username_index = load_service_index(session, master_key, USERNAME_INDEX)
         cache_index = load_service_index(session, master_key, CACHE_INDEX)
+        pages_secret = load_service_secret(session, master_key, PAGES_SECRET)
     services = WalletServices.create(settings, master_key, cache_index, fetcher)
 
     @asynccontextmanager
@@ -49,4 +51,5 @@ def create_app(settings: WalletSettings | None = None, *, fetcher: Fetcher | Non
     add_service_basics(app, engine=engine, max_body_bytes=settings.max_body_bytes)
     for module in (learners, credentials, offers, presentations, backup):
         app.include_router(module.router)
+    install_pages(app, settings, pages_secret)
     return app

@@ -6,8 +6,10 @@ https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
    DCQL query against the learner's credentials (`vc.dcql`; candidates pre-selected through the
    keyed type index), and return the consent summary: who asks (the full client id, how it is
    identified, where the answer goes) and, per requested credential, exactly which claims would
-   be shared, those the learner may withhold (`disclosed`) apart from those that always travel
-   with the credential (`always_shared`: an SD-JWT's claims in the clear, or a whole VC-JWT).
+   be shared, those the learner may withhold (`disclosed`, grouped in `choices`: one per
+   Disclosure the learner can leave out) apart from those that always travel with the
+   credential (`always_shared`: an SD-JWT's claims in the clear, or a whole VC-JWT).
+   `describe_presentation` gives the same summary again for a request still waiting.
 2. `confirm_presentation`: with the learner's choices (which credential, and optionally fewer
    claims), build the presentations (SD-JWT with only those Disclosures + KB-JWT with `aud` =
    the full client id, `nonce`, `sd_hash`; or a VP JWT bound to the same), send them
@@ -52,7 +54,7 @@ from wallet.services import WalletServices
 from wallet.store import OpenedCredential, count_presentation, get_credential, holder_signer, select_by_type
 
 __all__ = ["WALLET_METADATA", "candidates_for", "confirm_presentation", "decline_presentation",
-           "prepare_presentation"]
+           "describe_presentation", "prepare_presentation"]
 
 #: OpenID4VP §10: what this wallet supports, sent along when a request_uri is POSTed to (§5.10).
 WALLET_METADATA = {
@@ -82,21 +84,32 @@ def _shared_claims(credential: OpenedCredential, wanted: Sequence[ConcretePath])
 
     SD-JWT: a leaf is revealed when every Disclosure on its way is sent; a Disclosure is sent
     when its path leads to or lies within a wanted path (`vc.sd_jwt.present_sd_jwt`). Leaves
-    behind no Disclosure always travel. A VC-JWT always travels whole.
+    behind no Disclosure always travel. A VC-JWT always travels whole. Each disclosed leaf
+    names `unit`: the path of its innermost Disclosure, which the learner can leave out.
     """
     claims = credential.claims
     if credential.format != FORMAT_DC_SD_JWT:
         return [], [{"path": list(p), "value": _get(claims, p)} for p in leaf_paths(claims)]
-    disclosable = [tuple(p) for p in credential.summary.get("disclosable") or ()]
+    disclosable: list[tuple[Any, ...]] = [tuple(p) for p in credential.summary.get("disclosable") or ()]
     sent = {p for p in disclosable if any(_is_prefix(p, w) or _is_prefix(w, p) for w in wanted)}
     disclosed, always = [], []
     for leaf in leaf_paths(claims):
-        on_the_way = [p for p in disclosable if _is_prefix(p, leaf)]
+        on_the_way: list[tuple[Any, ...]] = [p for p in disclosable if _is_prefix(p, leaf)]
         if not on_the_way:
             always.append({"path": list(leaf), "value": _get(claims, leaf)})
         elif all(p in sent for p in on_the_way):
-            disclosed.append({"path": list(leaf), "value": _get(claims, leaf)})
+            innermost = max(on_the_way, key=len)
+            disclosed.append({"path": list(leaf), "value": _get(claims, leaf), "unit": list(innermost)})
     return disclosed, always
+
+
+def _choices(disclosed: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The disclosed leaves grouped by the Disclosure that carries them: what a learner can tick off."""
+    units: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for leaf in disclosed:
+        unit = units.setdefault(tuple(leaf["unit"]), {"path": list(leaf["unit"]), "claims": []})
+        unit["claims"].append({"path": leaf["path"], "value": leaf["value"]})
+    return list(units.values())
 
 
 # -- 1. prepare ------------------------------------------------------------------------------
@@ -149,30 +162,59 @@ def prepare_presentation(*, session: Session, learner: LearnerContext, services:
     assert request.dcql_query is not None
     opened, candidates = candidates_for(session, learner, request.dcql_query)
     match = match_credentials(request.dcql_query, candidates)
-    requests: list[dict[str, Any]] = []
-    options_state: dict[str, list[dict[str, Any]]] = {}
-    for query_id in match.selection:
-        query = request.dcql_query.credential(query_id)
-        options = []
-        for found in match.matches[query_id]:
-            credential = opened[found.candidate.id]
-            disclosed, always = _shared_claims(credential, found.disclose)
-            shown = card(credential.summary, locale=learner.locale, status="valid")
-            options.append({"credential_id": credential.id, "format": credential.format, "name": shown["name"],
-                            "issuer": shown["issuer"]["name"], "disclosed": disclosed, "always_shared": always})
-            options_state.setdefault(query_id, []).append(
-                {"credential_id": credential.id, "disclose": [list(p) for p in found.disclose]})
-        requests.append({"query_id": query_id, "multiple": query.multiple, "options": options})
+    options_state = {query_id: [{"credential_id": found.candidate.id, "disclose": [list(p) for p in found.disclose]}
+                                for found in match.matches[query_id]] for query_id in match.selection}
     state = {"request": request.dump(), "client_id": resolved.client.client_id, "signed": resolved.signed,
              "dns_names": list(resolved.certificate_dns_names), "options": options_state,
-             "selection": list(match.selection)}
+             "selection": list(match.selection), "satisfiable": match.satisfied, "missing": list(match.missing)}
     pending_id = save_pending(session=session, learner=learner, kind=PRESENTATION, state=state, now=now,
                               ttl=timedelta(seconds=services.settings.pending_ttl_seconds))
-    return {"id": pending_id, "verifier": _verifier(resolved), "satisfiable": match.satisfied,
-            "missing": list(match.missing), "requests": requests}
+    return _consent(session, learner, pending_id, state, resolved, opened)
+
+
+def describe_presentation(*, session: Session, learner: LearnerContext, pending_id: str,
+                          now: datetime | None = None) -> dict[str, Any]:
+    """The consent summary of a request that still waits for the learner's answer."""
+    state = load_pending(session=session, learner=learner, pending_id=pending_id, kind=PRESENTATION, now=now)
+    return _consent(session, learner, pending_id, state, _resolved(state), {})
+
+
+def _consent(session: Session, learner: LearnerContext, pending_id: str, state: Mapping[str, Any],
+             resolved: ResolvedRequest, opened: Mapping[str, OpenedCredential]) -> dict[str, Any]:
+    """Who asks and, per Credential Query and matching credential, exactly what would be shared."""
+    request = resolved.request
+    assert request.dcql_query is not None
+    requests: list[dict[str, Any]] = []
+    for query_id in state["selection"]:
+        options = []
+        for option in state["options"].get(query_id, []):
+            credential = opened.get(option["credential_id"])
+            if credential is None:
+                try:
+                    credential = get_credential(session=session, learner=learner,
+                                                credential_id=option["credential_id"])
+                except NotFound:
+                    continue  # deleted since the request came in
+            disclosed, always = _shared_claims(credential, [tuple(p) for p in option["disclose"]])
+            shown = card(credential.summary, locale=learner.locale, status="valid")
+            options.append({"credential_id": credential.id, "format": credential.format, "name": shown["name"],
+                            "issuer": shown["issuer"]["name"], "image": shown["image"],
+                            "disclosed": [{"path": d["path"], "value": d["value"]} for d in disclosed],
+                            "choices": _choices(disclosed), "always_shared": always})
+        requests.append({"query_id": query_id, "multiple": request.dcql_query.credential(query_id).multiple,
+                         "options": options})
+    return {"id": pending_id, "verifier": _verifier(resolved), "satisfiable": state["satisfiable"],
+            "missing": list(state["missing"]), "requests": requests}
 
 
 # -- 2. confirm or decline -------------------------------------------------------------------
+
+def _recorded_verifier(resolved: ResolvedRequest) -> dict[str, Any]:
+    """Who the history says it was shared with."""
+    verifier = _verifier(resolved)
+    return {"verifier": verifier["client_id"], "verifier_name": verifier["name"],
+            "response_host": verifier["response_host"], "signed": resolved.signed}
+
 
 def _resolved(state: Mapping[str, Any]) -> ResolvedRequest:
     request = parse_model(AuthorizationRequest, state["request"])
@@ -180,11 +222,16 @@ def _resolved(state: Mapping[str, Any]) -> ResolvedRequest:
 
 
 def _chosen_paths(offered: Sequence[Sequence[Any]], disclose: Sequence[Sequence[Any]] | None) -> list[ConcretePath]:
-    """The requested paths the learner agreed to: all of them, or those within the learner's list."""
+    """The requested paths the learner agreed to: all of them, or those the learner's list covers,
+    narrowed to the learner's deeper paths where a requested path is only partly agreed to.
+    Nothing outside the requested paths is ever added."""
     paths = [tuple(p) for p in offered]
     if disclose is None:
         return paths
-    return [p for p in paths if any(_is_prefix(tuple(d), p) for d in disclose)]
+    agreed = [tuple(d) for d in disclose]
+    kept = [p for p in paths if any(_is_prefix(d, p) for d in agreed)]
+    narrowed = [d for d in agreed if any(_is_prefix(p, d) for p in paths) and not any(_is_prefix(k, d) for k in kept)]
+    return kept + list(dict.fromkeys(narrowed))
 
 
 def _present(session: Session, learner: LearnerContext, credential: OpenedCredential, paths: Sequence[ConcretePath],
@@ -211,9 +258,11 @@ def _present(session: Session, learner: LearnerContext, credential: OpenedCreden
 def confirm_presentation(*, session: Session, learner: LearnerContext, services: WalletServices, pending_id: str,
                          credentials: Mapping[str, Sequence[str]] | None = None,
                          disclose: Sequence[Sequence[str | int]] | None = None,
+                         disclose_by_credential: Mapping[str, Sequence[Sequence[str | int]]] | None = None,
                          now: datetime | None = None) -> dict[str, Any]:
     """Send what the learner agreed to. `credentials`: query id -> chosen credential ids (default:
-    the first match, all when `multiple`); `disclose`: only the requested claims within these paths."""
+    the first match, all when `multiple`); `disclose`: only the requested claims within these paths;
+    `disclose_by_credential`: the same per chosen credential (the consent page's ticked claims)."""
     state = load_pending(session=session, learner=learner, pending_id=pending_id, kind=PRESENTATION, now=now)
     resolved = _resolved(state)
     request = resolved.request
@@ -238,7 +287,8 @@ def confirm_presentation(*, session: Session, learner: LearnerContext, services:
                 credential = get_credential(session=session, learner=learner, credential_id=credential_id)
             except NotFound as exc:
                 raise InvalidRequest("a chosen credential was deleted meanwhile") from exc
-            paths = _chosen_paths(options[credential_id]["disclose"], disclose)
+            agreed = (disclose_by_credential or {}).get(credential_id, disclose)
+            paths = _chosen_paths(options[credential_id]["disclose"], agreed)
             vp_token.setdefault(query_id, []).append(
                 _present(session, learner, credential, paths, request, resolved.client.client_id, now))
             disclosed, always = _shared_claims(credential, paths)
@@ -248,8 +298,7 @@ def confirm_presentation(*, session: Session, learner: LearnerContext, services:
             used.append(credential_id)
     if not drop_pending(session=session, learner=learner, pending_id=pending_id):
         raise NotFound("no such presentation request, or it was already answered")
-    record = {"verifier": resolved.client.client_id, "response_host": urlsplit(resolved.response_uri).hostname,
-              "signed": resolved.signed, "credentials": shared}
+    record = {**_recorded_verifier(resolved), "credentials": shared}
     try:
         with party_errors("verifier"):
             answer = send_authorization_response(resolved, create_authorization_response(resolved, vp_token),
@@ -281,6 +330,5 @@ def decline_presentation(*, session: Session, learner: LearnerContext, services:
     except PartyError as exc:  # declining does not depend on the verifier taking it well
         note = exc.description
     record_presentation(session=session, learner=learner, now=now, record={
-        "verifier": resolved.client.client_id, "response_host": urlsplit(resolved.response_uri).hostname,
-        "signed": resolved.signed, "credentials": [], "outcome": "declined", "reason": note})
+        **_recorded_verifier(resolved), "credentials": [], "outcome": "declined", "reason": note})
     return {"status": "declined", "verifier": resolved.client.client_id, "disclosed": []}

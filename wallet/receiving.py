@@ -54,7 +54,7 @@ from wallet.rendering import card, index_types, pick_display, search_text, summa
 from wallet.services import WalletServices
 from wallet.store import NewCredential, add_credentials
 
-__all__ = ["accept_offer", "party_errors", "receive", "resolve_offer"]
+__all__ = ["accept_offer", "decline_offer", "describe_offer", "party_errors", "receive", "resolve_offer"]
 
 TYPE_METADATA_TTL = timedelta(hours=6)
 
@@ -116,6 +116,20 @@ def resolve_offer(*, session: Session, learner: LearnerContext, services: Wallet
     pending_id = save_pending(session=session, learner=learner, kind=OFFER, state=state, now=now,
                               ttl=timedelta(seconds=services.settings.pending_ttl_seconds))
     return _offer_view(pending_id, context, learner.locale)
+
+
+def describe_offer(*, session: Session, learner: LearnerContext, pending_id: str,
+                   now: datetime | None = None) -> dict[str, Any]:
+    """What `resolve_offer` showed, again, for an offer still waiting for the learner."""
+    state = load_pending(session=session, learner=learner, pending_id=pending_id, kind=OFFER, now=now)
+    return _offer_view(pending_id, _context(state), learner.locale)
+
+
+def decline_offer(*, session: Session, learner: LearnerContext, pending_id: str) -> None:
+    """Forget an offer the learner does not want (nothing is sent to the issuer)."""
+    load_pending(session=session, learner=learner, pending_id=pending_id, kind=OFFER)
+    if not drop_pending(session=session, learner=learner, pending_id=pending_id):
+        raise NotFound("no such offer, or it was already answered")
 
 
 def _subresource_integrity_ok(integrity: str, body: bytes) -> bool:

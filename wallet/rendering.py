@@ -18,7 +18,7 @@ from typing import Any
 
 from vc.dcql import W3C_TYPE_IRIS
 
-__all__ = ["card", "detail", "index_types", "localized", "pick_display", "search_text", "summarize",
+__all__ = ["card", "detail", "index_types", "localized", "pick_display", "results", "search_text", "summarize",
            "type_metadata_display"]
 
 #: Where education credentials keep their achievement: OB3 `credentialSubject.achievement`,
@@ -211,6 +211,34 @@ def summarize(*, format: str, claims: Mapping[str, Any], types: Sequence[str], i
         "status": claims.get("status") if format == "dc+sd-jwt" else claims.get("credentialStatus"),
         "disclosable": [list(p) for p in disclosable],
     }
+
+
+#: Claims that hold a learner's result in SD-JWT VCs and other flat credentials.
+_RESULT_CLAIMS = ("grade", "result", "score", "mark")
+
+
+def results(claims: Mapping[str, Any]) -> list[dict[str, str | None]]:
+    """The learner's results: OB3 `credentialSubject.result` (named by the achievement's
+    `resultDescription`), else a `grade`-like claim. Each is `{name, value}`."""
+    subject = _mapping(claims.get("credentialSubject"))
+    found: list[dict[str, str | None]] = []
+    if isinstance(subject.get("result"), list):
+        descriptions = {d.get("id"): d.get("name") for d in _mapping(subject.get("achievement")).get("resultDescription")
+                        or () if isinstance(d, Mapping)}
+        for result in subject["result"]:
+            if not isinstance(result, Mapping):
+                continue
+            value = result.get("value") or result.get("achievedLevel") or result.get("status")
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                name = descriptions.get(result.get("resultDescription"))
+                found.append({"name": name if isinstance(name, str) else None, "value": str(value)})
+        return found
+    for source in (claims, _mapping(claims.get("achievement"))):
+        for key in _RESULT_CLAIMS:
+            value = source.get(key)
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                found.append({"name": None, "value": str(value)})
+    return found
 
 
 def index_types(types: Sequence[str]) -> list[str]:

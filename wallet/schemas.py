@@ -117,3 +117,5 @@ class CredentialDetail(CredentialSummary):
     claims: dict[str, Any] = {}
     disclosable: list[list[str | int | None]] = []
     copies: int = 1
+    #: The learner's results (OB3 `result`, or a `grade`-like claim): `{name, value}`.
+    results: list[dict[str, str | None]] = []

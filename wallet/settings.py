@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
@@ -32,6 +32,33 @@ class WalletSettings(ServiceSettings):
     batch_copies: int = Field(default=3, ge=1, le=10)
     #: Largest QR image upload accepted.
     max_qr_image_bytes: int = Field(default=2_000_000, ge=1024)
+
+    #: Page sessions (the browser's login) last this long.
+    page_session_ttl_seconds: int = Field(default=12 * 3600, ge=300)
+    #: OpenID Connect login (as eduID offers it): the provider's issuer URL, and this wallet's client there.
+    #: The redirect URI to register at the provider is `<public URL>/login/oidc/callback`.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scope: str = "openid"
+    #: The provider's name on the login button ("Log in with eduID").
+    oidc_provider_name: str = "eduID"
+    #: Clock skew allowed when checking an ID token's `exp` and `iat`.
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> WalletSettings:
+        given = [self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret]
+        if any(given) and not all(given):
+            raise ValueError("OpenID Connect login needs EDUWALLET_WALLET_OIDC_ISSUER, _OIDC_CLIENT_ID and "
+                             "_OIDC_CLIENT_SECRET together")
+        if "openid" not in self.oidc_scope.split():
+            raise ValueError("EDUWALLET_WALLET_OIDC_SCOPE must include openid")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(allow_http_loopback=self.allow_http_loopback, max_bytes=self.fetch_max_bytes,

@@ -47,7 +47,11 @@ class IndexKey:
         self._secret = secret
 
     def hash(self, value: str) -> str:
-        digest = hmac.new(self._secret, normalise_term(value).encode("utf-8"), hashlib.sha256).digest()
+        return self.hash_exact(normalise_term(value))
+
+    def hash_exact(self, value: str) -> str:
+        """The keyed hash of `value` as it is (for identifiers that are case-sensitive, like an OIDC `sub`)."""
+        digest = hmac.new(self._secret, value.encode("utf-8"), hashlib.sha256).digest()
         return b64url_encode(digest[:_INDEX_HASH_BYTES])
 
 

@@ -3,18 +3,21 @@
 OB 3.0 (https://www.imsglobal.org/spec/ob/v3p0/) in the VCDM 2.0 layout: the JWT payload is the
 credential plus `iss`/`jti`/`nbf`/`sub`/`exp`, header `{alg, kid, typ: "JWT"}`, signed by the
 institution's did:web key; checked against the 1EdTech JSON Schema before signing
-(`vc.vc_jwt.encode_ob3_jwt`). Each credential names its own badge (name, description, image),
-so a wallet can tell badges apart; the grade is `credentialSubject.result` pointing at the
-achievement's `resultDescription`. The EU microcredential elements use OB 3.0 terms where OB has
-them (`creditsAvailable`, `alignment` to EQF/NLQF/quality assurance, `achievementType`), and the
-educredentials terms (SURF, the Dutch eduWallet pilot) where it does not; a badge class with every
-element the educredentials microcredential profile needs names that profile in `credentialSchema`.
+(`vc.vc_jwt.encode_ob3_jwt`), where what the credentials of one badge class share is checked once
+(`vc.ob3.SharedContentValidator`) and only their `PER_CREDENTIAL_VALUES` each time. Each
+credential names its own badge (name, description, image), so a wallet can tell badges apart; the
+grade is `credentialSubject.result` pointing at the achievement's `resultDescription`. The EU
+microcredential elements use OB 3.0 terms where OB has them (`creditsAvailable`, `alignment` to
+EQF/NLQF/quality assurance, `achievementType`), and the educredentials terms (SURF, the Dutch
+eduWallet pilot) where it does not; a badge class with every element the educredentials
+microcredential profile needs names that profile in `credentialSchema`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 from typing import Any
 
 from issuer.formats.base import IssuanceContext, binding_metadata, iso_time
@@ -24,14 +27,20 @@ from issuer.services.configurations import EDU_CREDENTIAL
 from issuer.services.keys import institution_did
 from issuer.services.status import BITSTRING_STATUS_LIST
 from schemas.ob3 import OB3_CONTEXT
-from vc.ob3 import EDUCREDENTIALS_SCHEMAS_URL, JSON_SCHEMA_VALIDATOR_2019, OB3_SCHEMA_URL
+from vc.ob3 import EDUCREDENTIALS_SCHEMAS_URL, JSON_SCHEMA_VALIDATOR_2019, OB3_SCHEMA_URL, SharedContentValidator
 from vc.vc_jwt import VCDM_2_0_CONTEXT, encode_ob3_jwt
 
-__all__ = ["EDUCREDENTIAL_CONTEXT", "OPEN_BADGE_JWT", "achievement", "issuer_profile", "open_badge_credential"]
+__all__ = ["EDUCREDENTIAL_CONTEXT", "OPEN_BADGE_JWT", "PER_CREDENTIAL_VALUES", "achievement", "issuer_profile",
+           "open_badge_credential", "schema_validator"]
 
 EDUCREDENTIAL_CONTEXT = "https://raw.githubusercontent.com/educredentials/obv3-examples/refs/heads/main/contexts/educredential.json"
 EQF_URL = "https://europass.europa.eu/en/description-eight-eqf-levels"
 NLQF_URL = "https://www.nlqf.nl/nlqf-niveaus"
+#: The values in which credentials of one badge class (and one shape of award) differ.
+PER_CREDENTIAL_VALUES = (("id",), ("validFrom",), ("validUntil",), ("credentialStatus", "id"),
+                         ("credentialStatus", "statusListIndex"), ("credentialStatus", "statusListCredential"),
+                         ("credentialSubject", "id"), ("credentialSubject", "identifier", "*", "identityHash"),
+                         ("credentialSubject", "identifier", "*", "salt"), ("credentialSubject", "result", "*", "value"))
 _EDUCREDENTIAL_FIELDS = {"assessment_type": "assessmentType", "participation_type": "participationType",
                          "supervision_type": "supervisionType", "identity_checked": "identityChecked"}
 
@@ -156,6 +165,12 @@ def open_badge_credential(context: IssuanceContext) -> dict[str, Any]:
     return credential
 
 
+@cache
+def schema_validator() -> SharedContentValidator:
+    """The 1EdTech JSON Schema check of every credential we sign, shared content checked once."""
+    return SharedContentValidator.for_open_badge_credentials(PER_CREDENTIAL_VALUES)
+
+
 class _OpenBadgeJwt:
     configuration_id = EDU_CREDENTIAL
     format = "jwt_vc_json"
@@ -185,7 +200,7 @@ class _OpenBadgeJwt:
                 ]}}
 
     def issue(self, context: IssuanceContext) -> str:
-        return encode_ob3_jwt(open_badge_credential(context), context.signer)
+        return encode_ob3_jwt(open_badge_credential(context), context.signer, validate=schema_validator().validate)
 
 
 OPEN_BADGE_JWT = _OpenBadgeJwt()

@@ -61,6 +61,8 @@ def update_institution(*, session: Session, principal: Principal, institution_id
     principal.check_institution_admin(institution_id)
     institution = get_or_404(session, Institution, institution_id, "institution")
     for name, value in data.model_dump(exclude_unset=True).items():
+        if name == "name" and value is None:
+            continue  # an institution keeps its (required) name: null leaves it as it is, as for badge classes
         setattr(institution, name, str(value) if name == "homepage" and value is not None else value)
     session.add(institution)
     session.commit()

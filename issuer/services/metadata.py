@@ -7,7 +7,8 @@ JWT VC Issuer Metadata and SD-JWT VC Type Metadata.
 - RFC 8414 + OpenID4VCI §12.3: `/.well-known/oauth-authorization-server` (and, for clients that
   look there, `/.well-known/openid-configuration`), with
   `pre-authorized_grant_anonymous_access_supported: true`.
-- SD-JWT VC "JWT VC Issuer Metadata": `/.well-known/jwt-vc-issuer` with every institution key.
+- SD-JWT VC "JWT VC Issuer Metadata": `/.well-known/jwt-vc-issuer` with every institution key,
+  `kid` = its RFC 7638 thumbprint (`issuer.services.keys`).
 - SD-JWT VC "Type Metadata" for each `vct` this issuer uses.
 Each document is built as its `schemas.oid4vci` model, so what we publish is what we parse.
 """
@@ -21,7 +22,7 @@ from sqlmodel import Session
 from issuer.formats import FORMATS
 from issuer.formats.sd_jwt_vc import badge_type_metadata, base_type_metadata
 from issuer.models import BadgeClass
-from issuer.services.keys import public_jwks
+from issuer.services.keys import jwt_vc_issuer_jwks
 from issuer.settings import IssuerSettings
 from schemas.oauth2 import NotFound
 from schemas.oid4vci import (
@@ -71,8 +72,9 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
 
 
 def jwt_vc_issuer_metadata(*, session: Session, settings: IssuerSettings) -> dict[str, Any]:
-    """`{issuer, jwks}`: every signing key, active or retired, so every SD-JWT VC we issued verifies."""
-    return create_jwt_vc_issuer_metadata(settings.base_url, public_jwks(session=session)["keys"])
+    """`{issuer, jwks}`: every signing key, active or retired, so every SD-JWT VC we issued verifies;
+    each under the `kid` our SD-JWT VCs and Status List Tokens carry (its JWK thumbprint)."""
+    return create_jwt_vc_issuer_metadata(settings.base_url, jwt_vc_issuer_jwks(session=session))
 
 
 def type_metadata(*, session: Session, settings: IssuerSettings, badge_class_id: int | None) -> dict[str, Any]:

@@ -9,7 +9,8 @@ serves the offer to whoever holds the reference. The code is used once: one
 conditional UPDATE (`... WHERE used_at IS NULL`) decides which request wins.
 A `tx_code` (PIN) is checked with an attempt counter that is taken *before* the
 PIN is compared, so parallel guesses cannot exceed the limit; after the last
-allowed wrong try the offer answers `invalid_grant` (1.0 errata).
+allowed wrong try the offer answers `invalid_grant` (1.0 errata). What every wallet's offer fetch
+and token request run is built once and run as SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Row, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from issuer.models import AccessToken, Award, CredentialOffer
@@ -99,10 +100,22 @@ def create_offer(*, session: Session, award: Award, settings: IssuerSettings, pi
                         credential_offer_uri + "/qr.svg", tx_code, offer.expires_at)
 
 
-def _live_offer(session: Session, reference: str, now: int) -> tuple[CredentialOffer, Award]:
-    row = session.exec(select(CredentialOffer, Award).join(Award, col(Award.id) == CredentialOffer.award_id)
-                       .where(CredentialOffer.reference_hash == secret_hash(reference))).first()
-    if row is None or row[0].used_at is not None or row[0].expires_at <= now or row[1].status != "valid":
+_OFFER_COLUMNS = (CredentialOffer.id, CredentialOffer.award_id, CredentialOffer.used_at, CredentialOffer.expires_at,
+                  CredentialOffer.tx_code_hash, CredentialOffer.tx_code_salt, CredentialOffer.tx_code_length,
+                  Award.status, Award.credential_configuration_ids)
+_OFFER_BY_REFERENCE = (select(*_OFFER_COLUMNS).join(Award, col(Award.id) == CredentialOffer.award_id)
+                       .where(col(CredentialOffer.reference_hash) == bindparam("reference_hash")))
+_OFFER_BY_CODE = (select(*_OFFER_COLUMNS).join(Award, col(Award.id) == CredentialOffer.award_id)
+                  .where(col(CredentialOffer.pre_authorized_code_hash) == bindparam("code_hash")))
+_CONSUME_OFFER = (update(CredentialOffer).where(col(CredentialOffer.id) == bindparam("offer_id"),
+                                                col(CredentialOffer.used_at).is_(None))
+                  .values(used_at=bindparam("now")))
+_INSERT_ACCESS_TOKEN = insert(AccessToken)
+
+
+def _live_offer(session: Session, reference: str, now: int) -> Row[Any]:
+    row = session.connection().execute(_OFFER_BY_REFERENCE, {"reference_hash": secret_hash(reference)}).first()
+    if row is None or row.used_at is not None or row.expires_at <= now or row.status != "valid":
         raise NotFound("no such credential offer, or it was used or has expired")
     return row
 
@@ -110,18 +123,20 @@ def _live_offer(session: Session, reference: str, now: int) -> tuple[CredentialO
 def credential_offer(*, session: Session, reference: str, settings: IssuerSettings,
                      now: int | None = None) -> dict[str, Any]:
     """The Credential Offer object (§4.1.1) behind a `credential_offer_uri`."""
-    offer, award = _live_offer(session, reference, unix_now(now))
+    offer = _live_offer(session, reference, unix_now(now))
+    session.commit()
     tx_code = TxCode(input_mode="numeric", length=offer.tx_code_length,
                      description="The PIN you received from your institution") if offer.tx_code_hash else None
     grant = PreAuthorizedCodeGrant(pre_authorized_code=_pre_authorized_code(reference), tx_code=tx_code)
     return CredentialOfferObject(credential_issuer=settings.base_url,
-                                 credential_configuration_ids=list(award.credential_configuration_ids),
+                                 credential_configuration_ids=list(offer.credential_configuration_ids),
                                  grants=Grants(pre_authorized_code=grant)).dump()
 
 
 def check_offer_reference(*, session: Session, reference: str, now: int | None = None) -> None:
     """404 unless `reference` names a live offer (for the QR endpoints)."""
     _live_offer(session, reference, unix_now(now))
+    session.commit()
 
 
 def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, form: dict[str, str],
@@ -136,18 +151,17 @@ def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, fo
     code = request.pre_authorized_code
     assert code is not None  # TokenRequest requires it for this grant
     now = unix_now(now)
-    row = session.exec(select(CredentialOffer, Award).join(Award, col(Award.id) == CredentialOffer.award_id)
-                       .where(CredentialOffer.pre_authorized_code_hash == secret_hash(code))).first()
-    if row is None:
+    offer = session.connection().execute(_OFFER_BY_CODE, {"code_hash": secret_hash(code)}).first()
+    if offer is None:
         raise InvalidGrant("unknown pre-authorized_code")
-    offer, award = row
     if offer.used_at is not None:
         raise InvalidGrant("the pre-authorized_code was already used")
     if offer.expires_at <= now:
         raise InvalidGrant("the pre-authorized_code has expired")
-    if award.status != "valid":
-        raise InvalidGrant(f"the award is {award.status}")
-    details = _authorization_details(request.authorization_details, list(award.credential_configuration_ids))
+    if offer.status != "valid":
+        raise InvalidGrant(f"the award is {offer.status}")
+    configuration_ids = list(offer.credential_configuration_ids)
+    details = _authorization_details(request.authorization_details, configuration_ids)
     tx_code = request.tx_code
     if offer.tx_code_hash is None:
         if tx_code is not None:
@@ -155,24 +169,21 @@ def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, fo
     else:
         _check_tx_code(session, offer, tx_code, settings)
     # The single winner: the conditional UPDATE matches at most once.
-    consumed = session.execute(update(CredentialOffer).where(col(CredentialOffer.id) == offer.id,
-                                                             col(CredentialOffer.used_at).is_(None))
-                               .values(used_at=now))
-    if consumed.rowcount != 1:  # type: ignore[attr-defined]
+    consumed = session.connection().execute(_CONSUME_OFFER, {"offer_id": offer.id, "now": now})
+    if consumed.rowcount != 1:
         session.rollback()
         raise InvalidGrant("the pre-authorized_code was already used")
     access_token = new_secret()
-    configuration_ids = list(award.credential_configuration_ids)
-    assert award.id is not None
-    session.add(AccessToken(token_hash=secret_hash(access_token), award_id=award.id,
-                            credential_configuration_ids=configuration_ids,
-                            expires_at=now + settings.access_token_ttl_seconds, created_at=now))
+    session.connection().execute(_INSERT_ACCESS_TOKEN, {
+        "token_hash": secret_hash(access_token), "award_id": offer.award_id,
+        "credential_configuration_ids": configuration_ids, "expires_at": now + settings.access_token_ttl_seconds,
+        "created_at": now})
     session.commit()
     return TokenResponse(access_token=access_token, token_type="Bearer", expires_in=settings.access_token_ttl_seconds,
                          authorization_details=details).dump()
 
 
-def _check_tx_code(session: Session, offer: CredentialOffer, tx_code: str | None, settings: IssuerSettings) -> None:
+def _check_tx_code(session: Session, offer: Row[Any], tx_code: str | None, settings: IssuerSettings) -> None:
     if not tx_code:
         raise InvalidRequest("tx_code is required for this offer")
     # Take one attempt first (atomically), then compare: N parallel guesses still count N times.

@@ -13,27 +13,28 @@
   https://www.w3.org/TR/vc-bitstring-status-list/
 
 Indices are random and never reused (herd privacy; `vc.status_index`): the claim on an index
-is the insert of the `IssuedCredential` row, whose (list, index) pair is unique. When a random
-pick hits a used index, the list's fill is counted; at half full the next list is opened. A list is
-computed from the awards' statuses at each request, so a revoke shows at the next fetch.
+is the insert of the `IssuedCredential` row, whose (list, index) pair is unique. Nothing scans a
+list: random picks are checked in one indexed lookup, and when one hits a used index the list's fill
+is estimated from a random sample of its indices; at about half full the next list is opened. A list
+is computed from the awards' statuses at each request, so a revoke shows at the next fetch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from issuer.models import Award, IssuedCredential, StatusList
 from issuer.services.common import unix_now
-from issuer.services.keys import KeyStore, institution_did
+from issuer.services.keys import KeyStore, institution_did, jwt_vc_issuer_signer
 from schemas.oauth2 import NotFound
 from vc.bitstring_status_list import Bitstring, create_status_list_credential, create_status_list_entry
-from vc.status_index import StatusListFull, allocate_index
+from vc.status_index import RandomSource, pick_free_index
 from vc.token_status_list import INVALID, SUSPENDED, create_status_list_token
 from vc.token_status_list import StatusList as TokenStatusList
 from vc.vc_jwt import VC_JWT_TYP, sign_vc_jwt
@@ -42,8 +43,8 @@ __all__ = [
     "BITSTRING_STATUS_LIST",
     "TOKEN_STATUS_LIST",
     "StatusEntry",
-    "allocate_status_entry",
     "bitstring_status_list_credential",
+    "claim_status_entries",
     "status_list_token",
 ]
 
@@ -55,10 +56,10 @@ BSL_PURPOSES = ("revocation", "suspension")
 LIST_LIFETIME = timedelta(days=1)
 #: A list this full is left for a new one, so random picks stay cheap (and herds large).
 ROLL_OVER_FILL = 0.5
-
-
-class _ListFilled(Exception):
-    pass
+#: Random indices looked up to estimate a list's fill (only after a pick hit a used index).
+FILL_SAMPLE = 64
+#: Rounds of re-picking before the current list counts as full.
+PICK_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -85,57 +86,84 @@ def bsl_uri(base_url: str, list_id: int, purpose: str) -> str:
     return f"{base_url}/status/bsl/{list_id}/{purpose}"
 
 
-def _current_list(session: Session, institution_id: int, kind: str, size: int, now: int) -> StatusList:
-    status_list = session.exec(select(StatusList).where(StatusList.institution_id == institution_id,
-                                                        StatusList.kind == kind)
-                               .order_by(col(StatusList.id).desc())).first()
-    if status_list is None:
-        status_list = StatusList(institution_id=institution_id, kind=kind, size=size, created_at=now)
-        session.add(status_list)
-        session.flush()
-    return status_list
+@dataclass(frozen=True)
+class _ListRef:
+    id: int
+    size: int
 
 
-def allocate_status_entry(*, session: Session, institution_id: int, kind: StatusKind, size: int,
-                          credential: IssuedCredential, now: int | None = None) -> StatusEntry:
-    """Give `credential` (not yet added) a random free index in the institution's current list of `kind`.
+# Built once, run as SQLAlchemy Core: every credential request runs them.
+_CURRENT_LIST = (select(StatusList.id, StatusList.size)
+                 .where(col(StatusList.institution_id) == bindparam("institution_id"),
+                        col(StatusList.kind) == bindparam("list_kind"))
+                 .order_by(col(StatusList.id).desc()).limit(1))
+_USED_INDICES = select(IssuedCredential.status_index).where(
+    col(IssuedCredential.status_list_id) == bindparam("list_id"),
+    col(IssuedCredential.status_index).in_(bindparam("indices", expanding=True)))
+_INSERT_LIST = insert(StatusList)
+_INSERT_ISSUED = insert(IssuedCredential)
 
-    The row insert is the claim: a concurrent request that picked the same index loses on the
-    unique (list, index) constraint and picks again. A full list is followed by a new one.
+
+def _current_list(session: Session, institution_id: int, kind: str, size: int, now: int) -> _ListRef:
+    row = session.connection().execute(_CURRENT_LIST, {"institution_id": institution_id, "list_kind": kind}).first()
+    return _ListRef(row.id, row.size) if row is not None else _open_list(session, institution_id, kind, size, now)
+
+
+def _open_list(session: Session, institution_id: int, kind: str, size: int, now: int) -> _ListRef:
+    result = session.connection().execute(_INSERT_LIST, {"institution_id": institution_id, "kind": kind, "size": size,
+                                                         "created_at": now})
+    return _ListRef(result.inserted_primary_key[0], size)
+
+
+def _used(session: Session, list_id: int, indices: Sequence[int]) -> set[int]:
+    """Which of `indices` are taken in the list: one lookup on the unique (list, index) index."""
+    rows = session.connection().execute(_USED_INDICES, {"list_id": list_id, "indices": list(indices)})
+    return {int(index) for (index,) in rows}
+
+
+def _pick(session: Session, status_list: _ListRef, count: int, rng: RandomSource | None) -> list[int] | None:
+    """`count` distinct free random indices of the list, or None when it is (about) half full."""
+    chosen: list[int] = []
+    collided = False
+    for _round in range(PICK_ROUNDS):
+        taken = set(chosen)
+        candidates: list[int] = []
+        for _ in range(count - len(chosen)):
+            index = pick_free_index(status_list.size, taken.__contains__, rng)
+            taken.add(index)
+            candidates.append(index)
+        used = _used(session, status_list.id, candidates)
+        chosen += [index for index in candidates if index not in used]
+        collided = collided or bool(used)
+        if len(chosen) == count:
+            break
+    if collided:  # estimate the fill from a random sample, never by counting
+        sample = list({pick_free_index(status_list.size, frozenset().__contains__, rng) for _ in range(FILL_SAMPLE)})
+        if len(_used(session, status_list.id, sample)) >= len(sample) * ROLL_OVER_FILL:
+            return None
+    return chosen if len(chosen) == count else None
+
+
+def claim_status_entries(*, session: Session, institution_id: int, kind: StatusKind, size: int,
+                         credentials: Sequence[dict[str, Any]], now: int | None = None,
+                         rng: RandomSource | None = None) -> list[StatusEntry]:
+    """Log `credentials` (`IssuedCredential` columns but the status entry), each with a random free index
+    of the institution's current list of `kind`, in one insert, and return their entries in order.
+
+    The insert is the claim ((list, index) is unique), inside the caller's transaction: on SQLite the
+    transaction holds the write lock from its start; on PostgreSQL a concurrent claim of the same index
+    fails the insert (`IntegrityError`) and the caller retries its transaction. The caller commits.
     """
     now = unix_now(now)
-    for _attempt in range(3):
-        status_list = _current_list(session, institution_id, kind, size, now)
-        list_id = status_list.id
-        assert list_id is not None
-
-        def is_used(_index: int) -> bool:
-            return False  # the claim's unique insert is the check: one query less per credential
-
-        def claim(index: int, list_id: int = list_id, size: int = status_list.size) -> bool:
-            credential.status_list_id, credential.status_index = list_id, index
-            try:
-                with session.begin_nested():
-                    session.add(credential)
-            except IntegrityError:
-                if _count(session, list_id) >= size * ROLL_OVER_FILL:
-                    raise _ListFilled from None
-                return False
-            return True
-
-        try:
-            index = allocate_index(status_list.size, is_used=is_used, claim=claim)
-        except (StatusListFull, _ListFilled):
-            session.add(StatusList(institution_id=institution_id, kind=kind, size=size, created_at=now))
-            session.flush()
-            continue
-        return StatusEntry(list_id, index, kind)
-    raise StatusListFull("no free status index")
-
-
-def _count(session: Session, list_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(IssuedCredential)
-                            .where(IssuedCredential.status_list_id == list_id)).one())
+    status_list = _current_list(session, institution_id, kind, size, now)
+    indices = _pick(session, status_list, len(credentials), rng)
+    if indices is None:  # about half full: every credential from now on goes to a new list
+        status_list = _open_list(session, institution_id, kind, size, now)
+        indices = _pick(session, status_list, len(credentials), rng)
+        assert indices is not None, "a new list has room"
+    session.connection().execute(_INSERT_ISSUED, [{**row, "status_list_id": status_list.id, "status_index": index}
+                                                  for row, index in zip(credentials, indices, strict=True)])
+    return [StatusEntry(status_list.id, index, kind) for index in indices]
 
 
 def _load(session: Session, list_id: int, kind: str) -> StatusList:
@@ -160,7 +188,8 @@ def status_list_token(*, session: Session, keys: KeyStore, list_id: int, ttl_sec
     values = TokenStatusList.new(status_list.size, bits=2)
     for index, status in _changed(session, list_id):
         values.set(index, INVALID if status == "revoked" else SUSPENDED)
-    signer = keys.active_signer(session=session, institution_id=status_list.institution_id)
+    # `iss` is this service's URL: the key is found in /.well-known/jwt-vc-issuer, by thumbprint `kid`
+    signer = jwt_vc_issuer_signer(keys.active_signer(session=session, institution_id=status_list.institution_id))
     moment = datetime.fromtimestamp(unix_now(now), UTC)
     return create_status_list_token(values, signer, uri=tsl_uri(keys.base_url, list_id), now=moment,
                                     lifetime=LIST_LIFETIME, ttl=ttl_seconds or None, iss=keys.base_url)

@@ -135,7 +135,8 @@ class Screenshots:
         self.counts[size] = self.counts.get(size, 0) + 1
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{self.counts[size]:02d}-{re.sub(r'[^A-Za-z0-9_-]+', '-', step)}-{size}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # caret="initial": the default "hide" briefly puts inline styles on the page, which the page check refuses.
+        page.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
 

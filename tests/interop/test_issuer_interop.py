@@ -4,6 +4,8 @@ Issue 3, "Done when": an independent OpenID4VCI 1.0 wallet takes an offer URI pr
 `eduwallet issuer award` and obtains a credential in both formats, and the credential verifies
 against the keys the issuer publishes (OB3 VC-JWT: `did:web` document; SD-JWT VC: JWT VC Issuer
 Metadata at `/.well-known/jwt-vc-issuer`), with its status list entry read from the published list.
+What the independent wallet received is also verified by our own library, the way our verifier and
+wallet resolve issuer keys (`VerificationKeyResolver`), so issuer and verifier agree on `kid`s too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from typer.testing import CliRunner
 from eduwallet.cli import app
 from tests.interop.harness import NodeVerifier, credential_of, node_verifier, wallet_present, wallet_receive
 from tests.servers import RunningService, running_service
+from vc.did_jwk import did_jwk_to_jwk
+from vc.fetch import Fetcher, FetchPolicy
+from vc.jwk import jwk_thumbprint
+from vc.key_resolution import VerificationKeyResolver
+from vc.sd_jwt_vc import verify_sd_jwt_vc
+from vc.vc_jwt import verify_ob3_jwt
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +69,20 @@ def verifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeVerifier]
         yield server
 
 
+def assert_our_library_agrees(received: dict[str, Any]) -> None:
+    """Our library verifies the credential against the keys the issuer publishes, to the claims the
+    independent wallet saw (which, for a VC-JWT, adds the JWT claims `iss`, `jti`, `nbf`, ...)."""
+    with Fetcher(FetchPolicy(allow_http_loopback=True)) as fetcher:
+        resolver = VerificationKeyResolver(fetcher=fetcher, cache=None)
+        if received["format"] == "jwt_vc_json":
+            ours = verify_ob3_jwt(received["credential"], resolve_key=resolver).credential
+        else:
+            ours = verify_sd_jwt_vc(received["credential"], key_binding=False,
+                                    issuer_key=lambda header, payload: resolver(payload.get("iss"), header)).claims
+    theirs = received["verification"]["claims"]
+    assert {name: theirs.get(name) for name in ours} == ours
+
+
 def award(issuer: RunningService, badge: dict[str, Any], credential_format: str, *, pin: bool = True) -> dict[str, Any]:
     args = ["award", "--badge", str(badge["id"]), "--name", "Ada Lovelace", "--email", "ada@student.example.nl",
             "--format", credential_format]
@@ -82,6 +104,9 @@ def test_independent_wallet_obtains_the_ob3_credential_from_a_cli_offer(issuer: 
     credential = verification["claims"]
     assert credential["issuer"]["id"] == badge["institution"]["did"]
     assert credential["credentialSubject"]["achievement"]["name"] == "Interoperable APIs"
+    holder_key = did_jwk_to_jwk(credential["credentialSubject"]["id"])
+    assert jwk_thumbprint(holder_key) == jwk_thumbprint(ob3["holder_public_jwk"]), "bound to the wallet's proof key"
+    assert_our_library_agrees(ob3)
     assert [n["status"] for n in received["notifications"]] == [204]
 
 
@@ -99,6 +124,7 @@ def test_independent_wallet_obtains_the_sd_jwt_vc(issuer: RunningService, badge:
     assert claims["iss"] == issuer.url
     assert claims["achievement"]["name"] == "Interoperable APIs"
     assert claims["cnf"]["jwk"] == sd_jwt["holder_public_jwk"]
+    assert_our_library_agrees(sd_jwt)
 
 
 def test_independent_wallet_obtains_every_configuration_of_one_offer(admin_api: httpx.Client,
@@ -111,6 +137,7 @@ def test_independent_wallet_obtains_every_configuration_of_one_offer(admin_api: 
     assert [c["configuration_id"] for c in received["credentials"]] == configurations
     for credential in received["credentials"]:
         assert credential["verification"]["verified"] is True, credential["verification"]
+        assert_our_library_agrees(credential)
     eu = received["credentials"][2]["verification"]["claims"]
     assert eu["vct"] == "urn:eu.europa.ec.eudi:learning:credential:1"
 

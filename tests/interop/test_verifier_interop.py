@@ -194,13 +194,7 @@ def our_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         yield {"issuer": our_issuer, "institution": institution, "received": wallet_receive(made["offer_uri"])}
 
 
-@pytest.mark.parametrize("credential_format", [
-    pytest.param("dc+sd-jwt", marks=pytest.mark.xfail(strict=True, reason=(
-        "our issuer signs dc+sd-jwt with `kid` = the institution's did:web DID URL and an https `iss`; our verifier's "
-        "key resolution refuses a DID URL kid for an https issuer (the independent wallet, which looks the kid up in "
-        "/.well-known/jwt-vc-issuer, accepts it). Remove this mark once issuer and verifier agree."))),
-    "jwt_vc_json",
-])
+@pytest.mark.parametrize("credential_format", ["dc+sd-jwt", "jwt_vc_json"])
 def test_our_issuer_independent_wallet_our_verifier(verifier: RunningService, our_chain: dict[str, Any],
                                                     credential_format: str) -> None:
     """The whole chain with a foreign wallet in the middle: our issuer → oid4vc-ts wallet → our verifier."""

@@ -10,6 +10,9 @@ from typer.testing import CliRunner
 
 from eduwallet.cli import app
 from tests.servers import RunningService
+from vc.fetch import Fetcher
+from vc.key_resolution import VerificationKeyResolver
+from vc.sd_jwt import IssuerKeyCallback
 
 MICROCREDENTIAL = {
     "description": "Secure design and testing of web APIs.",
@@ -42,3 +45,10 @@ def run(issuer: RunningService, *args: str, code: int = 0) -> Any:
                            env={"EDUWALLET_ISSUER_VAR_DIR": str(issuer.var_dir), "EDUWALLET_ISSUER_TOKEN": ""})
     assert result.exit_code == code, result.output
     return json.loads(result.stdout)  # exactly one JSON document
+
+
+def sd_jwt_vc_issuer_key(fetcher: Fetcher) -> IssuerKeyCallback:
+    """The issuer key of an SD-JWT VC as our verifier and wallet find it (`VerificationKeyResolver`:
+    an https `iss` → `/.well-known/jwt-vc-issuer`, the key named by the header `kid`)."""
+    resolver = VerificationKeyResolver(fetcher=fetcher, cache=None)
+    return lambda header, payload: resolver(payload.get("iss"), header)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from issuer.models import Award, BadgeClass, CNonce, Institution, IssuedCredential, Issuer, StatusList
@@ -12,7 +16,8 @@ from issuer.services.nonces import consume_c_nonce, issue_c_nonce, purge_c_nonce
 from issuer.services.status import (
     BITSTRING_STATUS_LIST,
     TOKEN_STATUS_LIST,
-    allocate_status_entry,
+    StatusEntry,
+    claim_status_entries,
     status_list_token,
 )
 from schemas.oid4vci import InvalidNonce
@@ -55,45 +60,88 @@ def _award(session: Session, keys: KeyStore) -> Award:
     return award
 
 
-def _row(award: Award) -> IssuedCredential:
-    assert award.id is not None
-    return IssuedCredential(award_id=award.id, credential_configuration_id="EduCredentialSdJwt",
-                            credential_id="urn:uuid:x", status_list_id=0, status_index=0, signing_kid="k")
+def _row(award: Award) -> dict[str, Any]:
+    return {"award_id": award.id, "credential_configuration_id": "EduCredentialSdJwt", "credential_id": "urn:uuid:x",
+            "signing_kid": "k", "issued_at": 0}
+
+
+def _claim(session: Session, award: Award, count: int = 1, kind: str = TOKEN_STATUS_LIST,
+           rng: random.Random | None = None) -> list[StatusEntry]:
+    return claim_status_entries(session=session, institution_id=award.institution_id, kind=kind,  # type: ignore[arg-type]
+                                size=131_072, credentials=[_row(award)] * count, rng=rng)
+
+
+def _fill(session: Session, award: Award, claimed: StatusEntry, used: int) -> None:
+    """Take indices of `claimed`'s list until `used` are taken."""
+    session.execute(insert(IssuedCredential), [
+        {**_row(award), "credential_id": f"urn:uuid:{n}", "status_list_id": claimed.status_list_id, "status_index": n}
+        for n in range(used) if n != claimed.index][:used - 1])
+    session.commit()
 
 
 def test_indices_are_random_and_unique(session: Session, keys: KeyStore) -> None:
     award = _award(session, keys)
-    entries = [allocate_status_entry(session=session, institution_id=award.institution_id, kind=TOKEN_STATUS_LIST,
-                                     size=131_072, credential=_row(award)) for _ in range(50)]
+    entries = [entry for _ in range(5) for entry in _claim(session, award, 10)]
     session.commit()
     assert len({e.status_list_id for e in entries}) == 1
     indices = [e.index for e in entries]
     assert len(set(indices)) == 50 and indices != sorted(indices)
+    logged = session.exec(select(IssuedCredential.status_index)).all()
+    assert sorted(logged) == sorted(indices), "the insert of the log rows is the claim"
 
 
 def test_a_half_full_list_is_followed_by_a_new_one(session: Session, keys: KeyStore) -> None:
     award = _award(session, keys)
-    first = allocate_status_entry(session=session, institution_id=award.institution_id, kind=TOKEN_STATUS_LIST,
-                                  size=131_072, credential=_row(award))
-    session.execute(insert(IssuedCredential), [
-        {"award_id": award.id, "credential_configuration_id": "EduCredentialSdJwt", "credential_id": f"urn:uuid:{n}",
-         "status_list_id": first.status_list_id, "status_index": n, "signing_kid": "k", "issued_at": 0}
-        for n in range(65_536) if n != first.index])
+    [first] = _claim(session, award)
+    _fill(session, award, first, 65_536)
+    rng = random.Random(3)
+    lists = [entry.status_list_id for _ in range(30) for entry in _claim(session, award, 2, rng=rng)]
     session.commit()
-    lists = []
-    for _ in range(60):  # each pick hits a used index with probability 1/2; then the fill is counted
-        lists.append(allocate_status_entry(session=session, institution_id=award.institution_id,
-                                           kind=TOKEN_STATUS_LIST, size=131_072, credential=_row(award)).status_list_id)
-    session.commit()
-    # once a pick lands on a used index of the half-full list, every later credential goes to a new list
+    # a pick that lands on a used index has the fill estimated; from then on credentials go to a new list
     assert lists[-1] != first.status_list_id
     assert lists == sorted(lists) and len(session.exec(select(StatusList)).all()) == 2
 
 
+def test_a_list_far_from_half_full_is_kept(session: Session, keys: KeyStore) -> None:
+    award = _award(session, keys)
+    [first] = _claim(session, award)
+    _fill(session, award, first, 13_107)  # 10 %: picks hit used indices now and then
+    rng = random.Random(5)
+    entries = [entry for _ in range(30) for entry in _claim(session, award, 3, rng=rng)]
+    assert {e.status_list_id for e in entries} == {first.status_list_id}
+
+
+def test_claiming_status_entries_never_scans_the_log(session: Session, keys: KeyStore, engine: Engine) -> None:
+    """Every query a claim runs is an index search (SQLite's query plan), and in the credential log a
+    lookup of single (list, index) keys, never a range over a whole list (as counting would be)."""
+    award = _award(session, keys)
+    [first] = _claim(session, award)
+    _fill(session, award, first, 20_000)
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    rng = random.Random(11)
+    try:
+        for _ in range(20):
+            _claim(session, award, 10, rng=rng)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    session.rollback()
+    assert any("status_index IN" in statement for statement, _ in statements)
+    with engine.connect() as connection:
+        for statement, parameters in statements:
+            plan = [step[-1] for step in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+            assert not [step for step in plan if step.startswith("SCAN")], (statement, plan)
+            assert all("status_index=?" in step for step in plan if "issuedcredential" in step), (statement, plan)
+
+
 def test_token_status_list_follows_award_status(session: Session, keys: KeyStore) -> None:
     award = _award(session, keys)
-    entry = allocate_status_entry(session=session, institution_id=award.institution_id, kind=TOKEN_STATUS_LIST,
-                                  size=131_072, credential=_row(award))
+    [entry] = _claim(session, award)
     session.commit()
 
     def value() -> int:
@@ -110,8 +158,7 @@ def test_token_status_list_follows_award_status(session: Session, keys: KeyStore
 
 def test_bitstring_list_and_token_list_are_separate_kinds(session: Session, keys: KeyStore) -> None:
     award = _award(session, keys)
-    bsl = allocate_status_entry(session=session, institution_id=award.institution_id, kind=BITSTRING_STATUS_LIST,
-                                size=131_072, credential=_row(award))
+    [bsl] = _claim(session, award, kind=BITSTRING_STATUS_LIST)
     session.commit()
     from schemas.oauth2 import NotFound
 

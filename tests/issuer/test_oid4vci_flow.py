@@ -17,16 +17,17 @@ from jwcrypto.jws import JWS
 from PIL import Image
 from sd_jwt.verifier import SDJWTVerifier
 
-from tests.issuer.live import award
+from tests.issuer.live import award, sd_jwt_vc_issuer_key
 from tests.issuer.wallet_client import TestWallet
 from tests.servers import RunningService
 from vc.did_jwk import create_did_jwk
 from vc.fetch import Fetcher, FetchPolicy
+from vc.jwk import jwk_thumbprint
 from vc.jws import decode_jws
 from vc.key_resolution import VerificationKeyResolver
 from vc.ob3 import CredentialSchemas, validate_open_badge_credential
 from vc.sd_jwt import parse_sd_jwt
-from vc.sd_jwt_vc import jwt_vc_issuer_key_resolver, verify_sd_jwt_vc
+from vc.sd_jwt_vc import verify_sd_jwt_vc
 from vc.vc_jwt import verify_ob3_jwt
 
 pytestmark = pytest.mark.integration
@@ -124,7 +125,7 @@ def test_sd_jwt_vc_flow(issuer: RunningService, admin_api: httpx.Client, badge: 
     _session, answer = TestWallet().obtain(made["offer_uri"])
     sd_jwt = answer["credentials"][0]["credential"]
     assert sd_jwt.endswith("~")
-    verified = verify_sd_jwt_vc(sd_jwt, issuer_key=jwt_vc_issuer_key_resolver(fetcher), key_binding=False)
+    verified = verify_sd_jwt_vc(sd_jwt, issuer_key=sd_jwt_vc_issuer_key(fetcher), key_binding=False)
     claims = verified.claims
     assert claims["iss"] == issuer.url
     assert claims["vct"] == badge["vct"]
@@ -138,7 +139,12 @@ def test_sd_jwt_vc_flow(issuer: RunningService, admin_api: httpx.Client, badge: 
         assert never in payload, never
     for personal in ("given_name", "family_name", "email", "eduid", "result"):
         assert personal not in payload, personal
-    assert decode_jws(parsed.issuer_jwt).header["typ"] == "dc+sd-jwt"
+    header = decode_jws(parsed.issuer_jwt).header
+    assert header["typ"] == "dc+sd-jwt"
+    # an https iss: the kid names a key of /.well-known/jwt-vc-issuer (its thumbprint), never a DID URL
+    metadata = httpx.get(issuer.url + "/.well-known/jwt-vc-issuer").json()  # noqa: TID251
+    [key] = [k for k in metadata["jwks"]["keys"] if k["kid"] == header["kid"]]
+    assert header["kid"] == jwk_thumbprint(key) and not header["kid"].startswith("did:")
     # type metadata of the badge's vct, which extends the configuration's vct
     type_metadata = httpx.get(claims["vct"]).json()  # noqa: TID251
     assert type_metadata["vct"] == claims["vct"] and type_metadata["name"] == "Web Security Essentials"
@@ -153,7 +159,7 @@ def test_eu_learning_credential_flow(issuer: RunningService, admin_api: httpx.Cl
     made = award(admin_api, badge, credential_configuration_ids=["EULearningCredential", "EduCredential"])
     _session, answer = TestWallet().obtain(made["offer_uri"], configuration_id="EULearningCredential")
     sd_jwt = answer["credentials"][0]["credential"]
-    claims = verify_sd_jwt_vc(sd_jwt, issuer_key=jwt_vc_issuer_key_resolver(fetcher), key_binding=False).claims
+    claims = verify_sd_jwt_vc(sd_jwt, issuer_key=sd_jwt_vc_issuer_key(fetcher), key_binding=False).claims
     assert claims["vct"] == "urn:eu.europa.ec.eudi:learning:credential:1"
     assert claims["achievement_title"] == "Web Security Essentials"
     assert claims["level_of_learning_experience"] == 6
@@ -169,7 +175,7 @@ def test_batch_issuance_gives_each_credential_its_own_status_index(
     assert len(answer["credentials"]) == 3
     indices, holders = set(), set()
     for item, key in zip(answer["credentials"], session.holder_keys, strict=True):
-        claims = verify_sd_jwt_vc(item["credential"], issuer_key=jwt_vc_issuer_key_resolver(fetcher),
+        claims = verify_sd_jwt_vc(item["credential"], issuer_key=sd_jwt_vc_issuer_key(fetcher),
                                   key_binding=False).claims
         indices.add(claims["status"]["status_list"]["idx"])
         assert claims["cnf"]["jwk"]["x"] == key.public_jwk["x"]

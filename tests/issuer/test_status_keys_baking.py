@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.issuer.live import MICROCREDENTIAL, award
+from tests.issuer.live import MICROCREDENTIAL, award, sd_jwt_vc_issuer_key
 from tests.issuer.wallet_client import TestWallet
 from tests.servers import RunningService
 from vc.baking import extract_png
@@ -16,7 +16,7 @@ from vc.bitstring_status_list import validate_bitstring_status
 from vc.fetch import Fetcher, FetchPolicy
 from vc.jws import decode_jws
 from vc.key_resolution import VerificationKeyResolver
-from vc.sd_jwt_vc import jwt_vc_issuer_key_resolver, verify_sd_jwt_vc
+from vc.sd_jwt_vc import verify_sd_jwt_vc
 from vc.token_status_list import INVALID, MEDIA_TYPE, SUSPENDED, VALID, check_status, status_list_token_fetcher
 from vc.vc_jwt import verify_ob3_jwt, verify_vc_jwt
 
@@ -29,19 +29,10 @@ def fetcher() -> Fetcher:
 
 
 def _sd_jwt_status(fetcher: Fetcher, sd_jwt: str) -> int:
-    claims = verify_sd_jwt_vc(sd_jwt, issuer_key=jwt_vc_issuer_key_resolver(fetcher), key_binding=False).claims
+    claims = verify_sd_jwt_vc(sd_jwt, issuer_key=sd_jwt_vc_issuer_key(fetcher), key_binding=False).claims
+    # Status List Tokens carry `iss` = the issuer URL: their key too comes from /.well-known/jwt-vc-issuer
     return check_status(claims["status"], fetch_token=status_list_token_fetcher(fetcher),
-                        resolve_key=jwt_vc_issuer_key_resolver_for_tokens(fetcher))
-
-
-def jwt_vc_issuer_key_resolver_for_tokens(fetcher: Fetcher) -> Any:
-    """Status List Tokens carry `iss` = the issuer URL and a `kid` from its JWT VC Issuer Metadata."""
-    def resolve(iss: str | None, header: dict[str, Any]) -> dict[str, Any]:
-        assert iss is not None
-        keys = fetcher.get_json(iss + "/.well-known/jwt-vc-issuer")["jwks"]["keys"]
-        [key] = [k for k in keys if k["kid"] == header["kid"]]
-        return dict(key)
-    return resolve
+                        resolve_key=VerificationKeyResolver(fetcher=fetcher, cache=None))
 
 
 def _ob3_status(fetcher: Fetcher, token: str) -> dict[str, Any]:
@@ -119,7 +110,7 @@ def test_key_rotation_keeps_old_credentials_verifiable(issuer: RunningService, a
     resolver = VerificationKeyResolver(fetcher=fetcher, cache=None)
     for token in (old_jwt, new_jwt):
         verify_ob3_jwt(token, resolve_key=resolver)
-    verify_sd_jwt_vc(old_sd, issuer_key=jwt_vc_issuer_key_resolver(fetcher), key_binding=False)
+    verify_sd_jwt_vc(old_sd, issuer_key=sd_jwt_vc_issuer_key(fetcher), key_binding=False)
     keys = admin_api.get(f"/admin/institutions/{institution['id']}/keys").json()
     assert [(k["kid"].rsplit("#", 1)[1], k["active"]) for k in keys] == [("key-1", False), ("key-2", True)]
     document = httpx.get(f"{issuer.url}/institutions/{institution['id']}/did.json").json()  # noqa: TID251

@@ -471,3 +471,12 @@ def test_validate_a_vc_jwt_status_list_over_http(list_server: tuple[str, dict[st
             validate_bitstring_status(
                 create_status_list_entry(status_list_credential=f"{base}/status/bsl/revocation/4", status_list_index=1),
                 dereference=dereference, now=NOW)
+
+
+def test_a_list_signed_a_moment_ahead_of_our_clock_is_valid_within_the_skew() -> None:
+    """A list signed just now by a host (or in a second) ahead of ours: accepted within `skew`, not beyond."""
+    list_credential = _list_credential()
+    list_credential["validFrom"] = "2026-10-01T00:00:30Z"
+    assert check_bitstring_status(_entry(), list_credential, now=NOW)["valid"]
+    with pytest.raises(StatusVerificationError, match="not valid yet"):
+        check_bitstring_status(_entry(), list_credential, now=NOW, skew=timedelta(seconds=10))

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.verifier.factories import NOW, Issuer, Party, present_sd_jwt_vc, present_vp_jwt
+from schemas.dcql import parse_dcql_query
+from tests.verifier.factories import NOW, VCT, Issuer, Party, present_sd_jwt_vc, present_vp_jwt
 from vc.bitstring_status_list import validate_bitstring_status
 from vc.checks import (
     CHECK_NAMES,
@@ -19,10 +20,12 @@ from vc.checks import (
     CredentialReport,
     HolderBinding,
     check_credential_json,
+    check_dcql,
     check_sd_jwt_vc,
     check_vc_jwt,
     check_vp_jwt,
 )
+from vc.dcql import OB_VOCAB
 from vc.encoding import b64url_decode, b64url_encode
 from vc.jws import sign_jws
 from vc.key_resolution import VerificationKeyResolver
@@ -252,16 +255,44 @@ def test_no_trusted_issuer_list_skips_the_check(issuer: Issuer, holder: Party) -
     assert report.verified and outcome(report, "trusted_issuer") == "skipped"
 
 
-def test_dcql_errors_fail_the_dcql_check(issuer: Issuer, holder: Party) -> None:
-    seen: list[Any] = []
+def test_dcql_is_judged_per_credential_over_the_whole_vp_token(issuer: Issuer, holder: Party) -> None:
+    query = parse_dcql_query({"credentials": [
+        {"id": "grade", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]}, "claims": [{"path": ["grade"]}]},
+        {"id": "name", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]}, "claims": [{"path": ["family_name"]}]},
+    ]})
+    presented = {"grade": [check_sd_jwt_vc(sd_presentation(issuer, holder), context_for(issuer))],
+                 "name": [check_sd_jwt_vc(sd_presentation(issuer, holder), context_for(issuer))]}
+    assert all(outcome(r, "dcql") == "skipped" for reports in presented.values() for r in reports)
+    check = check_dcql(query, presented)
+    assert not check.satisfied
+    assert outcome(presented["grade"][0], "dcql") == "passed" and presented["grade"][0].verified
+    assert_only_failure(presented["name"][0], "dcql", "family_name")
+    assert "credential query name has no matching credential" in check.problems
 
-    def errors(fmt: str, types: list[str], claims: dict[str, Any]) -> list[str]:
-        seen.append((fmt, types, sorted(claims)))
-        return ["claim family_name is missing"]
 
-    report = check_sd_jwt_vc(sd_presentation(issuer, holder), context_for(issuer, credential_query_errors=errors))
-    assert_only_failure(report, "dcql", "family_name")
-    assert seen[0][0] == "dc+sd-jwt" and "family_name" not in seen[0][2]
+def test_dcql_refuses_unknown_ids_and_counts_and_skips_unverified_credentials(issuer: Issuer, holder: Party) -> None:
+    query = parse_dcql_query({"credentials": [
+        {"id": "badge", "format": "jwt_vc_json", "meta": {"type_values": [[OB_VOCAB + "OpenBadgeCredential"]]}}]})
+    # OB 3.0.3 makes AchievementCredential an alias of OpenBadgeCredential: the expanded type matches.
+    alias = issuer.ob3_credential(holder)
+    alias["type"] = ["VerifiableCredential", "AchievementCredential"]
+    [report] = check_vp_jwt(present_vp_jwt([issuer.sign_credential(alias)], holder, audience=AUDIENCE,
+                                           nonce=NONCE), context_for(issuer))
+    assert check_dcql(query, {"badge": [report]}).satisfied and outcome(report, "dcql") == "passed"
+
+    two = check_vp_jwt(present_vp_jwt([issuer.ob3_jwt(holder)] * 2, holder, audience=AUDIENCE, nonce=NONCE),
+                       context_for(issuer))
+    check = check_dcql(query, {"badge": two, "extra": []})
+    assert check.problems[:2] == ("badge: expected one presentation, got 2",
+                                  "vp_token has extra, which is not a credential query id")
+    assert all(outcome(r, "dcql") == "failed" for r in two)
+
+    forged = check_vp_jwt(present_vp_jwt([Issuer(party=Party(Party.new().signer.with_kid(issuer.party.signer.kid),
+                                                              issuer.party.did)).ob3_jwt(holder)],
+                                         holder, audience=AUDIENCE, nonce=NONCE), context_for(issuer))
+    check = check_dcql(query, {"badge": forged})
+    assert check.problems == ("credential query badge has no matching credential",)
+    assert outcome(forged[0], "issuer_signature") == "failed" and outcome(forged[0], "dcql") == "skipped"
 
 
 def test_every_failing_check_is_reported_not_only_the_first(issuer: Issuer, holder: Party) -> None:

@@ -319,6 +319,7 @@ def test_verifier_accepts_a_complete_answer() -> None:
     )
     check = check_presentations(query, {"pid": [disclosed]})
     assert check.satisfied and check.problems == () and check.accepted == {"pid": [disclosed]}
+    assert check.verdicts == {"pid": (None,)}
 
 
 def test_verifier_names_missing_claims_and_sets() -> None:
@@ -328,6 +329,23 @@ def test_verifier_names_missing_claims_and_sets() -> None:
     assert not check.satisfied and check.accepted == {}
     assert check.problems[0] == "pid: presentation 0: claim ['address', 'street_address'] is missing"
     assert check.problems[1].startswith("credential set 0: none of the options")
+    assert check.verdicts == {"pid": ("claim ['address', 'street_address'] is missing",)}
+
+
+def test_verifier_gives_a_verdict_per_presentation() -> None:
+    query = parse_dcql_query({"credentials": [
+        {"id": "pid", "format": "dc+sd-jwt", "multiple": True, "meta": {"vct_values": [IDENTITY]},
+         "claims": [{"path": ["given_name"]}]},
+        {"id": "other", "format": "dc+sd-jwt", "meta": {"vct_values": [IDENTITY]}},
+    ]})
+    check = check_presentations(query, {"pid": [JOHN, _sd_jwt("x", IDENTITY, {})], "other": [JOHN, JOHN],
+                                        "unknown": [JOHN]})
+    assert not check.satisfied and check.accepted == {"pid": [JOHN]}
+    assert check.verdicts == {
+        "pid": (None, "claim ['given_name'] is missing"),
+        "other": ("other: expected one presentation, got 2",) * 2,
+        "unknown": ("vp_token has unknown, which is not a credential query id",),
+    }
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,26 @@ def test_sd_jwt_vc_over_direct_post_jwt_is_verified_and_only_disclosed_claims_ke
     assert "/status/tsl/1" in issuer.requests and "/.well-known/jwt-vc-issuer" in issuer.requests  # type: ignore[attr-defined]
 
 
+def test_issuer_keys_and_status_list_are_fetched_once_for_many_answers(
+        verifier: RunningService, issuer: Issuer, holder: Party) -> None:
+    """The status list comes from its TTL cache and the issuer's keys from the key cache: answering five
+    requests one after another costs one fetch of each."""
+    for _ in range(5):
+        created, request = sd_jwt_request(verifier, issuer, response_mode="direct_post")
+        assert respond(request, sd_answer(issuer, holder, request)).status_code == 200
+        assert result(verifier, created["id"])["status"] == "verified"
+    fetched = issuer.requests  # type: ignore[attr-defined]
+    assert fetched.count("/status/tsl/1") == 1 and fetched.count("/.well-known/jwt-vc-issuer") == 1, fetched
+
+
+def test_an_answer_for_a_query_that_was_not_asked_fails_dcql(verifier: RunningService, issuer: Issuer,
+                                                             holder: Party) -> None:
+    created, request = sd_jwt_request(verifier, issuer)
+    answer = {**sd_answer(issuer, holder, request), "extra": ["eyJhbGciOiJFUzI1NiJ9.e30.c2ln~"]}
+    body = assert_refused(verifier, created, respond(request, answer), "dcql", "not a credential query id")
+    assert body["checks"]["issuer_signature"]["outcome"] == "passed"
+
+
 def test_ob3_vp_jwt_over_direct_post_is_verified_with_the_pilot_verdict(
         verifier: RunningService, issuer: Issuer, holder: Party) -> None:
     created, request = ob3_request(verifier, issuer, achievement="Web Security Essentials",

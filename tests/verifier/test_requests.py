@@ -21,6 +21,7 @@ from schemas.dcql import parse_dcql_query
 from schemas.oauth2 import InvalidRequest, NotFound
 from schemas.oid4vp import AuthorizationRequest, parse_authorization_request_uri
 from servicekit.database import make_engine, upgrade_database
+from servicekit.web.qr import qr_png
 from vc.jws import decode_jws, verify_jws
 from vc.key_resolution import resolve_verification_key
 from vc.keys import MasterKey
@@ -29,13 +30,13 @@ from verifier.app import MIGRATIONS
 from verifier.identity import SigningIdentity, load_identity
 from verifier.models import PresentationRequest, RequestStatus, utcnow
 from verifier.presets import OB3_TYPE_IRI, dcql_for_preset
-from verifier.qr import qr_png
 from verifier.requests import (
     NewRequest,
+    answer_presentation_request,
     authorization_request_uri,
-    claim_presentation_request,
     client_metadata,
     create_presentation_request,
+    find_request_to_answer,
     get_presentation_request,
     request_object,
 )
@@ -194,32 +195,49 @@ def test_unanswerable_dcql_queries_are_refused(verifier: Verifier, query: dict[s
         verifier.create(dcql_query=query)
 
 
-def test_a_request_is_claimed_once(verifier: Verifier) -> None:
+def _verdict(status: str = RequestStatus.VERIFIED) -> dict[str, object]:
+    return {"verdict": status, "checks": {}, "claims": {"q": {"grade": "8"}}}
+
+
+def test_a_request_is_answered_once(verifier: Verifier) -> None:
     request = verifier.create()
+    with verifier.engine.begin() as connection:
+        found = find_request_to_answer(connection, state=request.state)
+        assert found is not None and found.id == request.id and found.nonce == request.nonce
+        assert found.dcql_query == request.dcql_query and found.answered_at is None
+        assert find_request_to_answer(connection, request_id=request.id) == found
+        assert find_request_to_answer(connection, state="unknown") is None
+        assert answer_presentation_request(connection, request.id, result=_verdict(), response_code="code-1")
+        assert not answer_presentation_request(connection, request.id, result=_verdict(RequestStatus.REJECTED))
+        answered = find_request_to_answer(connection, request_id=request.id)
+        assert answered is not None and answered.answered_at is not None
     with Session(verifier.engine) as session:
-        claimed = claim_presentation_request(session, request.id)
-        assert claimed is not None and claimed.id == request.id and claimed.answered_at is not None
-        assert claim_presentation_request(session, request.id) is None
-        assert claim_presentation_request(session, state=request.state) is None
+        stored = get_presentation_request(session, request.id)
+        assert stored.status == RequestStatus.VERIFIED and stored.result == _verdict()
+        assert stored.response_code == "code-1" and stored.answered_at is not None
 
 
-def test_an_expired_request_cannot_be_claimed(verifier: Verifier) -> None:
+def test_an_expired_request_cannot_be_answered(verifier: Verifier) -> None:
     request = verifier.create()
+    with verifier.engine.begin() as connection:
+        later = utcnow() + timedelta(hours=1)
+        assert not answer_presentation_request(connection, request.id, result=_verdict(), now=later)
     with Session(verifier.engine) as session:
-        assert claim_presentation_request(session, request.id, now=utcnow() + timedelta(hours=1)) is None
+        stored = get_presentation_request(session, request.id)
+        assert stored.answered_at is None and stored.result is None and stored.status == RequestStatus.PENDING
 
 
-def test_concurrent_claims_have_exactly_one_winner(verifier: Verifier) -> None:
+def test_concurrent_answers_have_exactly_one_winner(verifier: Verifier) -> None:
     request = verifier.create()
     barrier = threading.Barrier(24)
     wins: list[bool] = []
 
-    def claim() -> None:
-        with Session(verifier.engine) as session:
-            barrier.wait()
-            wins.append(claim_presentation_request(session, state=request.state) is not None)
+    def answer(number: int) -> None:
+        barrier.wait()
+        with verifier.engine.begin() as connection:
+            wins.append(answer_presentation_request(connection, request.id, result={**_verdict(), "n": number}))
 
-    threads = [threading.Thread(target=claim) for _ in range(24)]
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(24)]
     for thread in threads:
         thread.start()
     for thread in threads:

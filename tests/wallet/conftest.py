@@ -18,6 +18,17 @@ from wallet.settings import WalletSettings
 from wallet.vault import IndexKey
 
 
+@pytest.fixture(scope="session")
+def openid_provider_installed() -> None:
+    """`npm ci` the test OpenID Provider (tests/wallet/oidc) once, when its node_modules is missing."""
+    from tests.wallet.oidc.provider import ensure_node_modules
+
+    try:
+        ensure_node_modules()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+
+
 @pytest.fixture
 def master_key_text() -> str:
     return MasterKey.generate_text()

@@ -22,7 +22,9 @@ reads an SD-JWT it did not write itself.
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import secrets
 import threading
 import time
@@ -35,6 +37,7 @@ from urllib.parse import quote
 import uvicorn
 from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import JSONResponse, Response
+from PIL import Image, ImageDraw
 
 from tests.servers import free_port
 from vc.bitstring_status_list import Bitstring, create_status_list_credential, create_status_list_entry
@@ -127,7 +130,9 @@ class TinyIssuer:
             claims.append({"path": ["grade"], "sd": "never"})
         return {"vct": self.vct, "name": "Microcredential",
                 "display": [{"locale": "en", "name": "Microcredential (type metadata)",
-                             "rendering": {"simple": {"background_color": "#12107c"}}}],
+                             "rendering": {"simple": {"background_color": "#12107c",
+                                                      "logo": {"uri": f"{self.url}/microcredential.png",
+                                                               "alt_text": "Microcredential"}}}}],
                 "claims": claims}
 
     # -- offers --------------------------------------------------------------------------------
@@ -320,6 +325,18 @@ class TinyIssuer:
         def jwt_vc_issuer() -> Any:
             return create_jwt_vc_issuer_metadata(self.url, [{**self.sd_signer.public_jwk, "kid": "sd-key-1"}])
 
+        @app.get("/badge.png")
+        def badge() -> Response:
+            return Response(badge_png("#1d6b45", "#0b5cad"), media_type="image/png")
+
+        @app.get("/microcredential.png")
+        def microcredential_image() -> Response:
+            return Response(badge_png("#12107c", "#b42318"), media_type="image/png")
+
+        @app.get("/logo.png")
+        def logo() -> Response:
+            return Response(badge_png("#12325a", "#12325a"), media_type="image/png")
+
         @app.get("/vct/microcredential")
         def vct() -> Any:
             return self.type_metadata()
@@ -338,6 +355,22 @@ class TinyIssuer:
             return Response(sign_vc_jwt(credential, self.ob3_signer), media_type="application/vc+jwt")
 
         return app
+
+
+def badge_png(background: str, ribbon: str) -> bytes:
+    """A small badge image (a rosette with ribbons) for the issuer's `image` and `logo` URLs."""
+    image = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(84, 150), (56, 246), (102, 222), (128, 250), (128, 160)], fill=ribbon)
+    draw.polygon([(172, 150), (200, 246), (154, 222), (128, 250), (128, 160)], fill=ribbon)
+    draw.ellipse((36, 20, 220, 204), fill=background)
+    draw.ellipse((58, 42, 198, 182), outline="#ffd43b", width=8)
+    star = [(128 + r * math.sin(math.pi * i / 5), 114 - r * math.cos(math.pi * i / 5))
+            for i, r in zip(range(10), [46, 19] * 5, strict=True)]
+    draw.polygon(star, fill="#ffd43b")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 @contextmanager

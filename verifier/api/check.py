@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from schemas.oauth2 import InvalidRequest
+from servicekit.app import error_responses
 from verifier.api.deps import ServiceDep, SessionDep, SettingsDep
 from verifier.check import check_uploaded_credential
 
@@ -16,8 +17,16 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["standalone check"])
 
+_UPLOAD = {"type": "string", "format": "binary"}
+#: The route reads the body itself: a multipart `file` field, or the credential as the whole body.
+CHECK_REQUEST = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": _UPLOAD}}},
+    "application/octet-stream": {"schema": _UPLOAD},
+    "text/plain": {"schema": {"type": "string"}},
+}}}
 
-@router.post("/check")
+
+@router.post("/check", responses=error_responses(400), openapi_extra=CHECK_REQUEST)
 async def check_credential(request: Request, session: SessionDep, settings: SettingsDep,
                            service: ServiceDep) -> dict[str, Any]:
     """Upload an OB3 credential (VC-JWT, JSON, baked PNG/SVG) or paste an SD-JWT: every named check."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from schemas.oauth2 import InvalidRequest
+from servicekit.app import error_responses
+from servicekit.web.qr import qr_png, qr_svg
 from verifier.api.deps import IdentityDep, MasterKeyDep, SessionDep, SettingsDep
 from verifier.models import PresentationRequest, as_utc
 from verifier.presets import Preset, dcql_for_preset
-from verifier.qr import qr_png, qr_svg
 from verifier.requests import (
     NewRequest,
     authorization_request_uri,
@@ -26,7 +27,8 @@ from verifier.settings import ClientIdPrefix, ResponseMode
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/presentation-requests", tags=["presentation requests"])
+router = APIRouter(prefix="/api/presentation-requests", tags=["presentation requests"],
+                   responses=error_responses(404))
 
 
 class CreatePresentationRequest(BaseModel):
@@ -43,10 +45,11 @@ class CreatePresentationRequest(BaseModel):
     client_id_prefix: ClientIdPrefix | None = None
     response_mode: ResponseMode | None = None
     request_uri_method: Literal["get", "post"] = "get"
-    webhook_url: HttpUrl | None = None
+    #: At most 2000 characters, as stored (HttpUrl alone allows 2083).
+    webhook_url: Annotated[HttpUrl, Field(max_length=2000)] | None = None
     webhook_secret: str | None = Field(default=None, min_length=16, max_length=200)
     #: Same-device flow: answer the wallet with this `redirect_uri` (plus `#response_code=...`).
-    redirect_uri: HttpUrl | None = None
+    redirect_uri: Annotated[HttpUrl, Field(max_length=2000)] | None = None
     #: Same-device flow to this verifier's own result page.
     same_device: bool = False
 

@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from schemas.oauth2 import InvalidRequest, NotFound
+from servicekit.app import error_responses
+from servicekit.database import RowId
 from verifier.api.deps import SessionDep, SettingsDep
 from verifier.models import TrustedIssuer, as_utc, utcnow
 
@@ -57,8 +59,8 @@ def add_trusted_issuer(body: TrustedIssuerCreate, session: SessionDep) -> Truste
     return _public(row)
 
 
-@router.delete("/{issuer_id}", status_code=204)
-def remove_trusted_issuer(issuer_id: int, session: SessionDep) -> Response:
+@router.delete("/{issuer_id}", status_code=204, responses=error_responses(404))
+def remove_trusted_issuer(issuer_id: RowId, session: SessionDep) -> Response:
     row = session.get(TrustedIssuer, issuer_id)
     if row is None:
         raise NotFound("no such trusted issuer")

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from servicekit.app import error_responses
 from wallet.api.deps import CurrentLearner, SessionDep
 from wallet.backup import create_backup, restore_backup
 from wallet.schemas import BackupCreate, BackupRestore
 
-router = APIRouter(prefix="/api/v1/backup", tags=["backup"])
+router = APIRouter(prefix="/api/v1/backup", tags=["backup"], responses=error_responses(401))
 
 
 @router.post("")

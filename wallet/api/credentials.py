@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from servicekit.app import error_responses
+from servicekit.database import Offset
 from wallet.api.deps import CurrentLearner, ServicesDep, SessionDep
+from wallet.credentials import credential_cards, credential_detail
 from wallet.export import export_credential
-from wallet.rendering import card, detail
 from wallet.schemas import CredentialDetail, CredentialList, CredentialSummary
-from wallet.store import count_credentials, delete_credential, get_credential, list_credentials
+from wallet.store import delete_credential
 
-router = APIRouter(prefix="/api/v1/credentials", tags=["credentials"])
+router = APIRouter(prefix="/api/v1/credentials", tags=["credentials"], responses=error_responses(401, 404))
 
 
 @router.get("")
@@ -20,22 +22,16 @@ def list_(session: SessionDep, learner: CurrentLearner, services: ServicesDep,
           q: Annotated[str | None, Query(max_length=200, description="words that must all occur")] = None,
           format: Annotated[str | None, Query(max_length=32)] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50,
-          offset: Annotated[int, Query(ge=0)] = 0) -> CredentialList:
-    rows = list_credentials(session=session, learner=learner, query=q, format=format, limit=limit, offset=offset)
-    checker = services.status_checker(session)
-    data = [CredentialSummary(id=row.id, format=row.format, received_at=row.received_at.isoformat(),
-                              **card(row.summary, locale=learner.locale, status=checker.status(row.summary)))
-            for row in rows]
-    return CredentialList(data=data, count=count_credentials(session=session, learner=learner, query=q, format=format))
+          offset: Offset = 0) -> CredentialList:
+    cards, count = credential_cards(session=session, learner=learner, services=services, query=q, format=format,
+                                    limit=limit, offset=offset)
+    return CredentialList(data=[CredentialSummary(**c) for c in cards], count=count)
 
 
 @router.get("/{credential_id}")
 def get(credential_id: str, session: SessionDep, learner: CurrentLearner, services: ServicesDep) -> CredentialDetail:
-    row = get_credential(session=session, learner=learner, credential_id=credential_id)
-    state = services.status_checker(session).status(row.summary)
-    return CredentialDetail(id=row.id, format=row.format, received_at=row.received_at.isoformat(),
-                            claims=row.claims, copies=len(row.copies),
-                            **detail(row.summary, locale=learner.locale, status=state))
+    return CredentialDetail(**credential_detail(session=session, learner=learner, services=services,
+                                                credential_id=credential_id))
 
 
 @router.get("/{credential_id}/export")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from wallet.accounts import API_TOKEN, authenticate, delete_learner, issue_token, register_learner, revoke_token
+from servicekit.app import error_responses
+from wallet.accounts import API_TOKEN, delete_learner, issue_token, register_learner, revoke_token
 from wallet.api.deps import BearerToken, CurrentLearner, MasterKeyDep, SessionDep, SettingsDep, UsernameIndexDep
 from wallet.schemas import LearnerCreate, LearnerPublic, Login, TokenResponse
+from wallet.throttle import throttled_authenticate
 
-router = APIRouter(prefix="/api/v1", tags=["learners"])
+router = APIRouter(prefix="/api/v1", tags=["learners"], responses=error_responses(401))
 
 
-@router.post("/learners", status_code=status.HTTP_201_CREATED)
+@router.post("/learners", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 def register(body: LearnerCreate, session: SessionDep, master_key: MasterKeyDep,
              username_index: UsernameIndexDep) -> LearnerPublic:
     learner = register_learner(session=session, master_key=master_key, username_index=username_index,
@@ -21,11 +23,13 @@ def register(body: LearnerCreate, session: SessionDep, master_key: MasterKeyDep,
     return LearnerPublic(id=learner.id, username=learner.username, locale=learner.locale)
 
 
-@router.post("/token")
+@router.post("/token", responses=error_responses(429))
 def login(body: Login, session: SessionDep, master_key: MasterKeyDep, username_index: UsernameIndexDep,
-          settings: SettingsDep, response: Response) -> TokenResponse:
-    learner = authenticate(session=session, master_key=master_key, username_index=username_index,
-                           username=body.username, password=body.password)
+          settings: SettingsDep, request: Request, response: Response) -> TokenResponse:
+    """Log in; after repeated failures for the account or the client address, 429 with `Retry-After`."""
+    learner = throttled_authenticate(session=session, master_key=master_key, username_index=username_index,
+                                     username=body.username, password=body.password,
+                                     address=request.client.host if request.client else None)
     token = issue_token(session=session, learner_id=learner.id, kind=API_TOKEN,
                         ttl=timedelta(seconds=settings.token_ttl_seconds))
     response.headers["Cache-Control"] = "no-store"

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile, status
 
+from servicekit.app import error_responses
 from wallet.api.deps import CurrentLearner, ServicesDep, SessionDep
 from wallet.qr import read_qr_code
 from wallet.receiving import accept_offer, resolve_offer
 from wallet.schemas import OfferAccept, OfferSubmit
 
-router = APIRouter(prefix="/api/v1/offers", tags=["offers"])
+router = APIRouter(prefix="/api/v1/offers", tags=["offers"], responses=error_responses(401, 404, 422, 502))
 
 
 @router.post("")

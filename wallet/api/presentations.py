@@ -6,12 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from servicekit.app import error_responses
+from servicekit.database import Offset
 from wallet.api.deps import CurrentLearner, ServicesDep, SessionDep
 from wallet.history import list_history
 from wallet.presenting import confirm_presentation, decline_presentation, prepare_presentation
 from wallet.schemas import PresentationConfirm, PresentationSubmit
 
-router = APIRouter(prefix="/api/v1/presentations", tags=["presentations"])
+router = APIRouter(prefix="/api/v1/presentations", tags=["presentations"],
+                   responses=error_responses(401, 403, 404, 422, 502))
 
 
 @router.post("")
@@ -37,6 +40,6 @@ def decline(presentation_id: str, session: SessionDep, learner: CurrentLearner,
 
 @router.get("")
 def history(session: SessionDep, learner: CurrentLearner, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+            offset: Offset = 0) -> dict[str, Any]:
     """What was shared with whom and when, newest first."""
     return {"data": list_history(session=session, learner=learner, limit=limit, offset=offset)}
