@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from schemas.dcql import parse_dcql_query
-from tests.verifier.factories import NOW, VCT, Issuer, Party, present_sd_jwt_vc, present_vp_jwt
+from tests.verifier import factories
+from tests.verifier.factories import NOW, VCT, Issuer, Party, present_vp_jwt
 from vc.bitstring_status_list import validate_bitstring_status
 from vc.checks import (
     CHECK_NAMES,
@@ -36,6 +37,12 @@ from vc.vc_jwt import verify_vc_jwt
 
 AUDIENCE = "x509_hash:ab12cd34"
 NONCE = "n-0S6_WzA2Mj"
+
+
+def present_sd_jwt_vc(*args: Any, now: datetime = NOW, **kwargs: Any) -> str:
+    """The factory's presentation, its KB-JWT dated at the checks' `NOW` (not the clock, which moves on
+    while a long test session runs)."""
+    return factories.present_sd_jwt_vc(*args, now=now, **kwargs)
 
 
 def context_for(issuer: Issuer, **changes: Any) -> CheckContext:
