@@ -8,7 +8,6 @@ display). Tokens are random 256-bit strings of which only the SHA-256 is stored.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 import uuid
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from schemas.oauth2 import InvalidGrant, InvalidRequest, InvalidToken
+from servicekit.secrets import load_sealed_secret
 from vc.keys import MasterKey
 from wallet.errors import Conflict
 from wallet.models import (
@@ -97,16 +97,7 @@ def load_service_index(session: Session, master_key: MasterKey, name: str) -> In
 
 def load_service_secret(session: Session, master_key: MasterKey, name: str) -> bytes:
     """32 random bytes shared by every worker, created sealed under the master key on first use."""
-    row = session.get(WalletSecret, name)
-    if row is None:
-        try:
-            session.add(WalletSecret(name=name, value_sealed=master_key.seal(os.urandom(32), name)))
-            session.commit()
-        except IntegrityError:  # another worker created it first
-            session.rollback()
-        row = session.get(WalletSecret, name)
-        assert row is not None
-    return master_key.open(row.value_sealed, name)
+    return load_sealed_secret(session, master_key, WalletSecret, name)
 
 
 def is_valid_username(username: object) -> bool:

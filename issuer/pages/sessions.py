@@ -7,18 +7,17 @@ ends at log-out, after `SESSION_SECONDS`, or when that API key is revoked.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from issuer.models import ApiKey, Staff
 from issuer.pages.models import IssuerSecret, StaffSession
 from issuer.services.common import secret_hash, unix_now
 from issuer.services.staff import Principal, authenticate
+from servicekit.secrets import load_sealed_secret
 from vc.keys import MasterKey
 
 __all__ = ["PAGES_SECRET", "SESSION_SECONDS", "StaffUser", "end_staff_session", "load_issuer_secret",
@@ -40,16 +39,7 @@ class StaffUser:
 
 def load_issuer_secret(session: Session, master_key: MasterKey, name: str) -> bytes:
     """32 random bytes shared by every worker, created sealed under the master key on first use."""
-    row = session.get(IssuerSecret, name)
-    if row is None:
-        try:
-            session.add(IssuerSecret(name=name, value_sealed=master_key.seal(os.urandom(32), name)))
-            session.commit()
-        except IntegrityError:  # another worker created it first
-            session.rollback()
-        row = session.get(IssuerSecret, name)
-        assert row is not None
-    return master_key.open(row.value_sealed, name)
+    return load_sealed_secret(session, master_key, IssuerSecret, name)
 
 
 def start_staff_session(*, session: Session, token: str, new_session_id: Callable[[], str],

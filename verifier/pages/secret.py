@@ -7,12 +7,10 @@ race to insert reads the winner's row.
 
 from __future__ import annotations
 
-import os
-
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from servicekit.secrets import load_sealed_secret
 from vc.keys import MasterKey
 from verifier.models import ServiceSecret, utcnow
 
@@ -25,14 +23,5 @@ _AAD = "verifier-service-secret:" + _NAME
 def load_pages_secret(engine: Engine, master_key: MasterKey) -> bytes:
     """The pages secret, made and stored (sealed) on first start."""
     with Session(engine) as session:
-        row = session.get(ServiceSecret, _NAME)
-        if row is None:
-            session.add(ServiceSecret(name=_NAME, sealed_value=master_key.seal(os.urandom(32), _AAD),
-                                      created_at=utcnow()))
-            try:
-                session.commit()
-            except IntegrityError:  # another worker made it first: use theirs
-                session.rollback()
-            row = session.get(ServiceSecret, _NAME)
-            assert row is not None
-        return master_key.open(row.sealed_value, _AAD)
+        return load_sealed_secret(session, master_key, ServiceSecret, _NAME, column="sealed_value", aad=_AAD,
+                                  created_at=utcnow())
