@@ -38,7 +38,7 @@ import httpx  # noqa: E402
 import tests.servers  # noqa: E402
 from bench.issuance import FlowError, _offers, _Wallet  # noqa: E402
 from tests.issuer.live import MICROCREDENTIAL  # noqa: E402
-from tests.servers import RunningService, running_service  # noqa: E402
+from tests.servers import RunningService, running_service, verifier_api_headers  # noqa: E402
 from tests.verifier.factories import Issuer, Party, present_sd_jwt_vc  # noqa: E402
 from tests.verifier.issuer_server import served_issuer  # noqa: E402
 from vc.jws import decode_jws  # noqa: E402
@@ -168,7 +168,8 @@ def run_phase(label: str, *, seconds: float, wallets: int, workers: int) -> dict
                     recorders["issuance_flow"].time(partial(_check_flow, wallet, offer))
 
             def verification_wallet() -> None:
-                with httpx.Client(base_url=services["verifier"].url, timeout=120) as client:
+                api_key = verifier_api_headers(services["verifier"])
+                with httpx.Client(base_url=services["verifier"].url, headers=api_key, timeout=120) as client:
                     while time.monotonic() < deadline:
                         recorders["verification"].time(lambda: _verify_once(client, issuer, holder, credential))
 

@@ -53,7 +53,7 @@ import httpx  # noqa: E402
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-from tests.servers import running_service  # noqa: E402
+from tests.servers import running_service, verifier_api_headers  # noqa: E402
 from tests.verifier.factories import NOW, Issuer, Party, present_sd_jwt_vc  # noqa: E402
 from tests.verifier.issuer_server import served_issuer  # noqa: E402
 from vc.checks import check_sd_jwt_vc  # noqa: E402
@@ -158,8 +158,9 @@ def in_process_round(service: VerificationService, issuer: Issuer, holder: Party
 
 # -- over HTTP --------------------------------------------------------------------------------------
 
-def _prepare(url: str, issuer: Issuer, holder: Party, count: int) -> list[str]:
-    """Make `count` requests and, for each, the wallet's form-encoded answer (not timed)."""
+def _prepare(url: str, api_headers: dict[str, str], issuer: Issuer, holder: Party, count: int) -> list[str]:
+    """Make `count` requests (with the verifier's API key) and, for each, the wallet's form-encoded answer
+    (not timed)."""
     credential = issuer.sd_jwt_vc(holder, status_index=3)
     body = {"preset": "sd-jwt", "vct_values": [VCT], "claims": ["given_name", "grade"],
             "response_mode": "direct_post", "trusted_issuers": [issuer.id]}
@@ -171,7 +172,8 @@ def _prepare(url: str, issuer: Issuer, holder: Party, count: int) -> list[str]:
                                          nonce=request_object["nonce"], disclose=DISCLOSE)
         return urlencode({"vp_token": json.dumps({"credential": [presentation]}), "state": request_object["state"]})
 
-    with httpx.Client(base_url=url, timeout=60) as client, ThreadPoolExecutor(max_workers=4) as pool:
+    with httpx.Client(base_url=url, headers=api_headers, timeout=60) as client, \
+            ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(lambda _: one(client), range(count)))
 
 
@@ -213,9 +215,10 @@ def _spread(values: list[float]) -> dict[str, float]:
 
 
 @contextmanager
-def _verifier(workers: int) -> Iterator[str]:
+def _verifier(workers: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """A verifier under uvicorn: its URL and the `Authorization` header with its development API key."""
     with tempfile.TemporaryDirectory() as tmp, running_service("verifier", Path(tmp), workers=workers) as service:
-        yield service.url
+        yield service.url, verifier_api_headers(service)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,11 +257,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.in_process_only:
             results["http"] = {}
-            with _verifier(args.workers) as url:
+            with _verifier(args.workers) as (url, api_headers):
                 for wallets in WALLETS:
                     measured = []
                     for _ in range(args.rounds):
-                        answers = _prepare(url, issuer, holder, args.presentations)
+                        answers = _prepare(url, api_headers, issuer, holder, args.presentations)
                         rate, failures = http_round(url, answers, wallets)
                         measured.append({"per_s": rate, "failures": failures, "es256_verify_per_s": raw.rate()})
                     spread = _spread([m["per_s"] for m in measured])

@@ -49,7 +49,8 @@ def demo(
         help="The wallet (default http://127.0.0.1:8002, or EDUWALLET_WALLET_PORT).", show_default=False)] = None,
     verifier_url: Annotated[str | None, typer.Option(
         help="The verifier (default http://127.0.0.1:8003, or EDUWALLET_VERIFIER_PORT).", show_default=False)] = None,
-    var_dir: Annotated[Path, typer.Option(help="The services' var dir (the issuer's admin token is read there).")]
+    var_dir: Annotated[Path, typer.Option(
+        help="The services' var dir (the issuer's admin token and the verifier's API key are read there).")]
     = Path("var"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole story as one JSON document.")] = False,
 ) -> None:

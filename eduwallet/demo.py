@@ -189,6 +189,17 @@ def _issuer_token(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _verifier_token(var_dir: Path) -> str:
+    """The verifier's API key: `EDUWALLET_VERIFIER_TOKEN`, else the admin key it wrote into `var_dir`."""
+    if os.environ.get("EDUWALLET_VERIFIER_TOKEN"):
+        return os.environ["EDUWALLET_VERIFIER_TOKEN"]
+    path = var_dir / verifier_cli.KEY_FILE
+    if not path.is_file():
+        raise DemoError("no_token", f"no verifier API key: {path} does not exist (the verifier writes it on its "
+                                    "first start with this var dir); pass --var-dir or set EDUWALLET_VERIFIER_TOKEN")
+    return path.read_text().strip()
+
+
 def _award(story: Story, urls: dict[str, str], var_dir: Path, credential_format: str) -> dict[str, Any]:
     with story.step("Issuer: the institution awards a badge"), \
             issuer_cli._client(urls["issuer"], _issuer_token(var_dir)) as client:
@@ -281,12 +292,12 @@ def _present(story: Story, wallet: wallet_cli.Wallet, request: dict[str, Any], c
     story.say(f"sent to {sent['verifier']}")
 
 
-def _verdict(story: Story, verifier_url: str, request_id: str, as_json: bool) -> dict[str, Any]:
+def _verdict(story: Story, verifier_url: str, token: str, request_id: str, as_json: bool) -> dict[str, Any]:
     with story.step("Verifier: the employer sees the verdict"):
         deadline = time.monotonic() + RESULT_TIMEOUT
         while True:
             result = verifier_cli._call(verifier_url, "GET", f"/api/presentation-requests/{request_id}",
-                                        as_json=as_json)
+                                        as_json=as_json, token=token)
             if result["status"] != "pending":
                 break
             if time.monotonic() > deadline:
@@ -323,15 +334,16 @@ def run_demo(*, urls: dict[str, str], var_dir: Path, credential_format: str, as_
             wallet = wallet_cli.Wallet(urls["wallet"], WALLET_USER, WALLET_PASSWORD)
             credential = _receive(story, wallet)
             with story.step("Verifier: the employer asks for the badge"):
+                verifier_token = _verifier_token(var_dir)
                 body = _request_body(issued["badge"], credential_format, issued["trusted_issuer"])
                 request = verifier_cli._call(urls["verifier"], "POST", "/api/presentation-requests", json=body,
-                                             as_json=as_json)
+                                             as_json=as_json, token=verifier_token)
             story.document["request"] = {"id": request["id"], "request_uri": request["request_uri"],
                                          "client_id": request["client_id"], "query": body}
             story.say(f"request {request['id']}: {_describe_request(body)}, trusting {issued['trusted_issuer']}")
             story.say(f"request: {request['request_uri']}")
             _present(story, wallet, request, credential["id"])
-            result = _verdict(story, urls["verifier"], request["id"], as_json)
+            result = _verdict(story, urls["verifier"], verifier_token, request["id"], as_json)
             if started:
                 story.current = "Services"
                 story.say("stopping the services")

@@ -1,4 +1,4 @@
-"""Login throttling: failed attempts counted in the database, exponential back-off per account and per address.
+"""Login throttling: attempts counted in the database, exponential back-off per account and per address.
 
 OWASP Authentication Cheat Sheet, "Protect against automated attacks":
 https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html
@@ -7,10 +7,22 @@ Answers `429 Too Many Requests` with `Retry-After` (RFC 6585 §4, RFC 9110 §10.
 Nothing is kept in process memory: the counters live in each service's `login_attempt` table, so every
 worker and every host sharing the database sees the same counts. Keys are keyed hashes (HMAC-SHA256 under
 a service secret) of `account:<name>` or `address:<ip>`; the table never holds a name or an address.
-A counter increments atomically (`INSERT … ON CONFLICT DO UPDATE`) and restarts after a quiet `window`.
-After `max_failures` failures the key is blocked for `base_delay · 2^(failures − max_failures)` seconds
-(capped), whether the next password is right or not. A successful login clears the account's counter,
-not the address's (or an attacker could reset it with an account of their own).
+
+Every attempt takes its slot *before* the password is checked (`LoginThrottle.admit`), so a burst of
+parallel guesses cannot all slip past a check that only sees the failures already recorded. One short
+transaction increments each key's counter (`INSERT … ON CONFLICT DO UPDATE`, which on PostgreSQL locks the
+row until commit; SQLite's `BEGIN IMMEDIATE` takes the database's write lock) and reads it back:
+- a key blocked now refuses the attempt with `TooManyAttempts`, and the transaction is rolled back, so
+  a refused attempt counts for no key;
+- the attempt that brings a key to `max_failures` (or beyond) blocks it for
+  `base_delay · 2^(count − max_failures)` seconds (capped), so the next attempt is refused, whether its
+  password is right or not, while this one's password is still checked.
+A counter therefore holds the failed attempts plus those still being checked; it restarts at 1 when the
+attempt comes `window` seconds or more after the one that started it. After a right password
+(`LoginThrottle.succeeded`) the account's counter is cleared, and the address gets its slot back (minus one,
+lifting the block that attempt set or that no longer has enough failures behind it): learners behind one
+NAT do not lock each other out by logging in, and an attacker cannot reset an address with an account
+of their own.
 """
 
 from __future__ import annotations
@@ -19,17 +31,17 @@ import hashlib
 import hmac
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, case, delete, func, select, update
+from sqlalchemy import BigInteger, Column, ColumnElement, Integer, MetaData, String, Table, case, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from schemas.oauth2 import ProtocolError
 
-__all__ = ["ACCOUNT", "ADDRESS", "LoginThrottle", "ThrottlePolicy", "TooManyAttempts", "login_attempt_table"]
+__all__ = ["ACCOUNT", "ADDRESS", "LoginThrottle", "Slot", "ThrottlePolicy", "TooManyAttempts", "login_attempt_table",
+           "login_policies"]
 
 ACCOUNT = "account"
 ADDRESS = "address"
@@ -57,18 +69,23 @@ class ThrottlePolicy:
     max_delay_seconds: int = 900
 
     def delay(self, failures: int) -> int:
-        """Seconds to block after `failures` failures in the window (0 below the limit)."""
+        """Seconds to block after `failures` attempts in the window (0 below the limit)."""
         if failures < self.max_failures:
             return 0
         return min(self.max_delay_seconds, self.base_delay_seconds * 2 ** min(failures - self.max_failures, 30))
 
 
-#: Five wrong passwords for one account; more per address, which many learners may share (NAT, campus proxy).
-DEFAULT_POLICIES: dict[str, ThrottlePolicy] = {ACCOUNT: ThrottlePolicy(5), ADDRESS: ThrottlePolicy(20)}
+def login_policies(base_delay_seconds: int = 2) -> dict[str, ThrottlePolicy]:
+    """Five attempts for one account; more per address, which many learners may share (NAT, campus proxy)."""
+    return {ACCOUNT: ThrottlePolicy(5, base_delay_seconds=base_delay_seconds),
+            ADDRESS: ThrottlePolicy(20, base_delay_seconds=base_delay_seconds)}
 
 
 def login_attempt_table(metadata: MetaData) -> Table:
-    """The `login_attempt` table in a service's own metadata (its migration creates the same columns)."""
+    """The `login_attempt` table in a service's own metadata (its migration creates the same columns).
+
+    `failures` counts the attempts in the window that have not succeeded (failed or still being checked).
+    """
     return Table(
         "login_attempt", metadata,
         Column("key_hash", String(64), primary_key=True),
@@ -78,49 +95,85 @@ def login_attempt_table(metadata: MetaData) -> Table:
     )
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One admitted attempt's place in one key's counter, to give back when its password turns out right."""
+
+    key: str
+    #: The counter's window the slot was taken in (a counter restarted since has no slot of this attempt).
+    window_start: int
+    #: The block this attempt set on reaching the limit, or None.
+    blocked_until: int | None
+
+
 class LoginThrottle:
-    """Check, record and clear failed logins in `table` (a `login_attempt_table`), keys hashed under `secret`."""
+    """Admit login attempts against keys in `table` (a `login_attempt_table`), keys hashed under `secret`."""
 
-    policies: ClassVar[dict[str, ThrottlePolicy]] = DEFAULT_POLICIES
-
-    def __init__(self, table: Table, secret: bytes) -> None:
+    def __init__(self, table: Table, secret: bytes, policies: Mapping[str, ThrottlePolicy] | None = None) -> None:
         self.table = table
         self._secret = secret
+        self.policies = dict(policies) if policies is not None else login_policies()
 
     def key(self, kind: str, value: str) -> str:
         return kind + ":" + hmac.new(self._secret, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()[:48]
 
-    def check(self, session: Session, keys: Iterable[str], *, now: float | None = None) -> None:
-        """`TooManyAttempts` when any key is blocked now."""
-        now_s = math.floor(time.time() if now is None else now)
+    def _policy(self, key: str) -> ThrottlePolicy:
+        return self.policies[key.split(":", 1)[0]]
+
+    def admit(self, session: Session, keys: Iterable[str], *, now: float | None = None) -> list[Slot]:
+        """Take one slot under every key before the password is checked, atomically across workers and hosts.
+
+        `TooManyAttempts` (counting for no key) when any key is blocked now; otherwise the attempt counts for
+        every key, and a key it brings to its limit is blocked from now on. Ends the session's transaction
+        first (committing it), so that the throttle's own is short and rolls back nothing else.
+        """
         t = self.table
-        until = session.execute(select(func.max(t.c.blocked_until)).where(
-            t.c.key_hash.in_(list(keys)), t.c.blocked_until > now_s)).scalar()
-        if until is not None:
-            raise TooManyAttempts(int(until) - now_s)
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.commit()
+        rows = []
+        try:
+            for key in sorted(set(keys)):  # one order for every attempt: PostgreSQL row locks cannot deadlock
+                started = math.floor(time.time() if now is None else now)
+                stale = t.c.window_start <= started - self._policy(key).window_seconds
+                upsert = insert(t).values(key_hash=key, failures=1, window_start=started, blocked_until=0)
+                rows.append(session.execute(upsert.on_conflict_do_update(index_elements=[t.c.key_hash], set_={
+                    "failures": case((stale, 1), else_=t.c.failures + 1),
+                    "window_start": case((stale, started), else_=t.c.window_start),
+                }).returning(t.c.key_hash, t.c.failures, t.c.window_start, t.c.blocked_until)).one())
+            # Read the clock with the rows locked: time spent waiting for the lock shortens no block.
+            now_s = math.floor(time.time() if now is None else now)
+            retry_after = max((int(row.blocked_until) - now_s for row in rows), default=0)
+            if retry_after > 0:
+                raise TooManyAttempts(retry_after)  # rolled back below: counted for no key
+            slots = []
+            for row in rows:
+                delay = self._policy(row.key_hash).delay(row.failures)
+                if delay:
+                    session.execute(update(t).where(t.c.key_hash == row.key_hash)
+                                    .values(blocked_until=now_s + delay))
+                slots.append(Slot(row.key_hash, int(row.window_start), now_s + delay if delay else None))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return slots
 
-    def record_failure(self, session: Session, keys: Iterable[str], *, now: float | None = None) -> None:
-        """Count one failure for each key (atomically, across workers) and block those over their limit."""
-        now_s = math.floor(time.time() if now is None else now)
+    def succeeded(self, session: Session, slots: Iterable[Slot]) -> None:
+        """The password was right: clear the account's counter; give the address its slot back.
+
+        Giving back lifts the address's block when this attempt set it, or when the failures left are below the
+        limit (an attempt still being checked had blocked it); a block earned by failures alone stays.
+        """
         t = self.table
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for key in keys:
-            policy = self.policies[key.split(":", 1)[0]]
-            fresh = insert(t).values(key_hash=key, failures=1, window_start=now_s, blocked_until=0)
-            stale = t.c.window_start <= now_s - policy.window_seconds
-            session.execute(fresh.on_conflict_do_update(index_elements=[t.c.key_hash], set_={
-                "failures": case((stale, 1), else_=t.c.failures + 1),
-                "window_start": case((stale, now_s), else_=t.c.window_start),
-            }))
-            failures = session.execute(select(t.c.failures).where(t.c.key_hash == key)).scalar_one()
-            delay = policy.delay(failures)
-            if delay:
-                session.execute(update(t).where(t.c.key_hash == key, t.c.blocked_until < now_s + delay)
-                                .values(blocked_until=now_s + delay))
+        for slot in slots:
+            if slot.key.startswith(ACCOUNT + ":"):
+                session.execute(delete(t).where(t.c.key_hash == slot.key))
+                continue
+            lift: list[ColumnElement[bool]] = [t.c.failures <= self._policy(slot.key).max_failures]
+            if slot.blocked_until is not None:
+                lift.append(t.c.blocked_until == slot.blocked_until)
+            session.execute(update(t).where(t.c.key_hash == slot.key, t.c.window_start == slot.window_start,
+                                            t.c.failures > 0)
+                            .values(failures=t.c.failures - 1,
+                                    blocked_until=case((or_(*lift), 0), else_=t.c.blocked_until)))
         session.commit()
-
-    def clear(self, session: Session, key: str) -> None:
-        session.execute(delete(self.table).where(self.table.c.key_hash == key))
-        session.commit()
-

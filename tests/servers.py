@@ -114,3 +114,8 @@ def _wait_ready(service: RunningService, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{service.name} did not become ready:\n{service.log()}")
+
+
+def verifier_api_headers(verifier: RunningService) -> dict[str, str]:
+    """`Authorization: Bearer` with the admin API key a verifier writes to its var dir on its first start."""
+    return {"Authorization": f"Bearer {(verifier.var_dir / 'verifier-api.key').read_text().strip()}"}

@@ -1,16 +1,21 @@
-"""base64url without padding (RFC 7515 §2), canonical JSON bytes, and bounded ZLIB/GZIP inflate."""
+"""base64url without padding (RFC 7515 §2), compact JSON in and out, and bounded ZLIB/GZIP inflate.
+
+JSON goes through `orjson` (RFC 8259, UTF-8, no NaN/Infinity, nesting capped at 1024): every JWS,
+SD-JWT payload and Disclosure is parsed here, and parsing is a good part of verifying one.
+Integers beyond 64 bits are refused in and out (RFC 7493 I-JSON asks for IEEE 754 doubles anyway)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import zlib
 from typing import Any
 
+import orjson
+
 from vc.errors import MalformedToken
 
-__all__ = ["ZLIB_WBITS", "GZIP_WBITS", "b64url_decode", "b64url_encode", "inflate", "json_bytes"]
+__all__ = ["ZLIB_WBITS", "GZIP_WBITS", "b64url_decode", "b64url_encode", "inflate", "json_bytes", "json_loads"]
 
 #: `wbits` for `inflate`: ZLIB (RFC 1950) and GZIP (RFC 1952) framing of DEFLATE (RFC 1951).
 ZLIB_WBITS = zlib.MAX_WBITS
@@ -37,7 +42,12 @@ def b64url_decode(data: str) -> bytes:
 
 def json_bytes(value: Any) -> bytes:
     """Compact JSON, UTF-8, as put into JWS payloads and headers."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return orjson.dumps(value)
+
+
+def json_loads(data: bytes | str) -> Any:
+    """Parse JSON text; `ValueError` (`orjson.JSONDecodeError`) when it is not JSON."""
+    return orjson.loads(data)
 
 
 def inflate(data: bytes, *, wbits: int, max_size: int) -> bytes:

@@ -10,7 +10,6 @@ a `crit` header this code does not understand, and a `typ` other than expected.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from vc.encoding import b64url_decode, b64url_encode, json_bytes
+from vc.encoding import b64url_decode, b64url_encode, json_bytes, json_loads
 from vc.errors import AlgorithmNotAllowed, HeaderInvalid, MalformedToken, SignatureInvalid
 from vc.jwk import PRIVATE_MEMBERS, PublicKey, public_key_from_jwk
 from vc.keys import SIGNING_ALGORITHMS, Signer
@@ -51,8 +50,8 @@ class DecodedJws:
     def claims(self) -> dict[str, Any]:
         """The payload as a JSON object (JWT claims set)."""
         try:
-            value = json.loads(self.payload)
-        except (ValueError, RecursionError) as exc:
+            value = json_loads(self.payload)
+        except ValueError as exc:
             raise MalformedToken("payload is not JSON") from exc
         if not isinstance(value, dict):
             raise MalformedToken("payload is not a JSON object")
@@ -90,8 +89,8 @@ def decode_jws(token: str) -> DecodedJws:
     if len(parts) != 3:
         raise MalformedToken("a compact JWS has three parts")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-    except (ValueError, RecursionError) as exc:
+        header = json_loads(b64url_decode(parts[0]))
+    except ValueError as exc:
         raise MalformedToken("JWS header is not JSON") from exc
     if not isinstance(header, dict):
         raise MalformedToken("JWS header is not a JSON object")

@@ -56,7 +56,7 @@ from schemas.oid4vp import (
     parse_authorization_request_uri,
     parse_client_id,
 )
-from vc.errors import ClaimInvalid, FetchError, HeaderInvalid, MalformedToken, TokenExpired, VcError
+from vc.errors import ClaimInvalid, HeaderInvalid, MalformedToken, TokenExpired, VcError
 from vc.fetch import Fetcher, FetchStatusError, is_json_media_type
 from vc.jws import decode_jws, verify_jws
 from vc.key_resolution import resolve_verification_key
@@ -201,6 +201,20 @@ def _checked(resolved: ResolvedRequest) -> ResolvedRequest:
     return resolved
 
 
+def _oauth_error(exc: FetchStatusError) -> tuple[str, str | None] | None:
+    """(`error`, `error_description`) of a failed answer with an OAuth-style error body, else None."""
+    body: Any = None
+    if exc.response is not None and exc.response.content:
+        try:
+            body = exc.response.json()
+        except VcError:
+            body = None
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return None
+    description = body.get("error_description")
+    return body["error"], description if isinstance(description, str) else None
+
+
 def _fetch_request_object(request_uri: str, method: str | None, fetcher: Fetcher, wallet_nonce: str | None,
                           wallet_metadata: Mapping[str, Any] | None) -> str:
     try:
@@ -212,7 +226,12 @@ def _fetch_request_object(request_uri: str, method: str | None, fetcher: Fetcher
         else:
             response = fetcher.request("GET", request_uri, accept=REQUEST_OBJECT_MEDIA_TYPE)
     except FetchStatusError as exc:
-        raise FetchError(f"the verifier's request_uri answered HTTP {exc.status}") from exc
+        # The verifier's own error (e.g. the request expired or was answered) travels on as an `ErrorResponse`.
+        error = _oauth_error(exc)
+        if error is not None:
+            raise ErrorResponse("the verifier's request_uri", exc.status, *error) from exc
+        raise FetchStatusError(f"the verifier's request_uri answered HTTP {exc.status}", status=exc.status,
+                               response=exc.response) from exc
     if response.content_type not in (REQUEST_OBJECT_MEDIA_TYPE, "application/jwt"):
         raise MalformedToken(f"the request object came as {response.content_type!r}, not {REQUEST_OBJECT_MEDIA_TYPE}")
     try:
@@ -315,16 +334,9 @@ def send_authorization_response(resolved: ResolvedRequest, fields: Mapping[str, 
     try:
         response = fetcher.post_form(resolved.response_uri, fields)
     except FetchStatusError as exc:
-        body: Any = None
-        if exc.response is not None and exc.response.content:
-            try:
-                body = exc.response.json()
-            except VcError:
-                body = None
-        if isinstance(body, dict) and isinstance(body.get("error"), str):
-            raise ErrorResponse("the response_uri", exc.status, body["error"],
-                                body.get("error_description") if isinstance(body.get("error_description"), str)
-                                else None) from exc
+        error = _oauth_error(exc)
+        if error is not None:
+            raise ErrorResponse("the response_uri", exc.status, *error) from exc
         raise
     if not response.content.strip():
         return DirectPostResponse()

@@ -18,7 +18,6 @@ Salts and decoys come from `secrets`; `unsafe_randomness(seed)` makes them repea
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 import secrets
@@ -33,7 +32,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from vc.claims_path import check_path, try_select_with_paths
-from vc.encoding import b64url_decode, b64url_encode
+from vc.encoding import b64url_decode, b64url_encode, json_bytes, json_loads
 from vc.errors import (
     AlgorithmNotAllowed,
     ClaimInvalid,
@@ -221,13 +220,13 @@ def create_disclosure(salt: str, name: str | None, value: Any) -> Disclosure:
     if name in RESERVED_NAMES:
         raise ReservedClaimName(f"{name!r} cannot be a claim name")
     array = [salt, value] if name is None else [salt, name, value]
-    encoded = b64url_encode(json.dumps(array, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    encoded = b64url_encode(json_bytes(array))
     return Disclosure(encoded, salt, name, value)
 
 
 def decode_disclosure(encoded: str) -> Disclosure:
     try:
-        array = json.loads(b64url_decode(encoded).decode("utf-8"))
+        array = json_loads(b64url_decode(encoded))
     except (MalformedToken, ValueError) as exc:
         raise MalformedDisclosure("a Disclosure is base64url-encoded JSON") from exc
     if not isinstance(array, list) or len(array) not in (2, 3) or not isinstance(array[0], str):
@@ -441,9 +440,10 @@ class _Unpacker:
         if len(path) > MAX_DEPTH:
             raise MalformedToken("the SD-JWT payload is nested too deeply")
         digests = obj.pop(SD, None)
+        if not _NOT_CLAIM_NAMES.isdisjoint(obj):
+            name = next(name for name in obj if name in _NOT_CLAIM_NAMES)
+            raise ReservedClaimName(f"{name!r} is not allowed at {path}")
         for name, value in obj.items():
-            if name in _NOT_CLAIM_NAMES:
-                raise ReservedClaimName(f"{name!r} is not allowed at {path}")
             cls = type(value)
             if cls is dict:
                 self.object(value, path + (name,))

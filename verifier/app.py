@@ -15,12 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from servicekit.app import add_service_basics
 from servicekit.database import make_engine, upgrade_database
 from servicekit.masterkey import load_master_key
-from verifier.api import check, oid4vp, requests, trusted_issuers
+from verifier.api import api_keys, check, oid4vp, requests, trusted_issuers
+from verifier.api_keys import bootstrap_api_key
 from verifier.identity import load_identity
 from verifier.pages import install_pages
 from verifier.results import delete_expired_results
 from verifier.settings import VerifierSettings
 from verifier.verification import VerificationService
+from verifier.webhooks import WebhookDispatcher
 
 __all__ = ["create_app"]
 
@@ -37,6 +39,7 @@ def create_app(settings: VerifierSettings | None = None) -> FastAPI:
     upgrade_database(engine, MIGRATIONS)
     master_key = load_master_key(settings)
     service = VerificationService(settings)
+    webhooks = WebhookDispatcher(engine, master_key, settings)
 
     def sweep() -> int:
         with Session(engine) as session:
@@ -56,10 +59,12 @@ def create_app(settings: VerifierSettings | None = None) -> FastAPI:
                 await asyncio.sleep(RETENTION_SWEEP_SECONDS)
 
         task = asyncio.create_task(retention_loop())
+        webhooks.start()
         try:
             yield
         finally:
             task.cancel()
+            await webhooks.stop()
             service.close()
 
     app = FastAPI(title="eduwallet verifier", version="0.1.0", lifespan=lifespan)
@@ -68,8 +73,12 @@ def create_app(settings: VerifierSettings | None = None) -> FastAPI:
     app.state.master_key = master_key
     app.state.identity = load_identity(engine, master_key, settings)
     app.state.verification = service
+    app.state.webhooks = webhooks
     add_service_basics(app, engine=engine, max_body_bytes=settings.max_body_bytes)
-    for module in (requests, oid4vp, trusted_issuers, check):
+    for module in (requests, oid4vp, trusted_issuers, api_keys, check):
         app.include_router(module.router)
     install_pages(app)
+    if settings.bootstrap_api_key:
+        with Session(engine) as session:
+            bootstrap_api_key(session=session, var_dir=settings.var_dir)
     return app

@@ -9,6 +9,9 @@
 - `ServiceSecret`: a random secret sealed under the master key (the pages' CSRF and cookie key),
   the same for every worker.
 - `RequestOwner`: which page session made a request (only that browser sees its result).
+- `ApiKey`: a relying party's key for the verifier's API (only its SHA-256 is kept); a request made
+  through the API records the key that made it (`PresentationRequest.api_key_id`), and only that key
+  reads its result.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ApiKey",
     "PresentationRequest",
     "RequestOwner",
     "RequestStatus",
@@ -88,10 +92,20 @@ class PresentationRequest(VerifierTable, table=True):
     webhook_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     webhook_attempts: int = Field(default=0)
     webhook_delivered_at: datetime | None = _time(nullable=True)
+    #: Webhook outbox (`verifier.webhooks`): when the next attempt is due; None when none is owed
+    #: (no webhook, not answered yet, delivered, or given up).
+    webhook_due_at: datetime | None = _time(nullable=True, index=True)
+    #: The worker that claimed the next attempt holds it until then, under this random lease id.
+    webhook_leased_until: datetime | None = _time(nullable=True)
+    webhook_lease: str | None = Field(default=None, max_length=32)
+    #: Set when the webhook was given up after `webhook_attempts` failed attempts.
+    webhook_failed_at: datetime | None = _time(nullable=True)
     #: Same-device flow: where the wallet sends the user agent after answering.
     redirect_uri: str | None = Field(default=None, max_length=2000)
     #: Same-device flow: the fresh secret put in `redirect_uri`, required to read the result.
     response_code: str | None = Field(default=None, max_length=128)
+    #: The API key that made the request (None for the pages'): only that key reads the result.
+    api_key_id: str | None = Field(default=None, max_length=32, index=True)
 
 
 class TrustedIssuer(VerifierTable, table=True):
@@ -134,3 +148,22 @@ class RequestOwner(VerifierTable, table=True):
                                              primary_key=True))
     #: SHA-256 (hex) of the page-session id; the id itself is only in the browser's cookie.
     session_digest: str = Field(max_length=64, index=True)
+
+
+class ApiKey(VerifierTable, table=True):
+    """A key for `/api/presentation-requests`, `/api/trusted-issuers` and (admin keys) `/api/api-keys`.
+
+    Only the SHA-256 of the key is stored; the key itself is shown once, when it is made. Keys are revoked,
+    never deleted, so the requests they made stay theirs."""
+
+    __tablename__ = "api_key"
+
+    #: Random and public (how a key is named when it is listed or revoked), not the key.
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200, unique=True)
+    #: SHA-256 (hex) of the key, which is 256 random bits: looked up, never compared byte by byte.
+    key_hash: str = Field(max_length=64, unique=True)
+    #: Admin keys also manage keys and the verifier-wide trusted-issuer list.
+    admin: bool = False
+    created_at: datetime = _time()
+    revoked_at: datetime | None = _time(nullable=True)

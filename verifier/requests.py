@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from schemas.dcql import DcqlQuery, parse_dcql_query
 from schemas.oauth2 import InvalidRequest, NotFound
@@ -55,6 +55,8 @@ __all__ = [
     "encryption_private_jwk",
     "find_request_to_answer",
     "get_presentation_request",
+    "get_request_of_key",
+    "list_requests_of_key",
     "request_object",
     "request_object_uri",
     "response_uri",
@@ -91,6 +93,8 @@ class NewRequest:
     #: Same-device flow back to this verifier's own result page (when no `redirect_uri` is given).
     same_device: bool = False
     request_uri_method: str = "get"
+    #: The API key making the request (None for the pages): only that key reads its result.
+    api_key_id: str | None = None
 
 
 def response_uri(settings: VerifierSettings) -> str:
@@ -170,6 +174,7 @@ def create_presentation_request(
         webhook_secret=webhook_secret,
         redirect_uri=redirect_uri,
         request_uri_method=new.request_uri_method,
+        api_key_id=new.api_key_id,
     )
     session.add(request)
     session.commit()
@@ -298,6 +303,22 @@ def get_presentation_request(session: Session, request_id: str) -> PresentationR
     if request is None:
         raise NotFound("no such presentation request")
     return request
+
+
+def get_request_of_key(session: Session, request_id: str, api_key_id: str) -> PresentationRequest:
+    """A request made with the API key `api_key_id`; another key's request (or a page's) is 404, as if it did
+    not exist, so a key learns nothing of the others' requests."""
+    request = get_presentation_request(session, request_id)
+    if request.api_key_id is None or request.api_key_id != api_key_id:
+        raise NotFound("no such presentation request")
+    return request
+
+
+def list_requests_of_key(session: Session, api_key_id: str, *, limit: int) -> list[PresentationRequest]:
+    """The newest `limit` requests made with the API key `api_key_id`."""
+    query = (select(PresentationRequest).where(col(PresentationRequest.api_key_id) == api_key_id)
+             .order_by(col(PresentationRequest.created_at).desc(), col(PresentationRequest.id)).limit(limit))
+    return list(session.scalars(query).all())
 
 
 _ANSWER = (

@@ -12,7 +12,8 @@ https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
 - The request is read (nothing written), the answer verified, then one conditional UPDATE
   claims the request and stores the verdict together: a second answer, or a racing one, gets
   `invalid_request` and changes nothing.
-- Stored: the verdict, each named check, and only the claims the credentials disclosed.
+- Stored: the verdict, each named check, and only the claims the credentials disclosed. A request
+  with a webhook is marked due for delivery in the same transaction (`verifier.webhooks`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from verifier.requests import (
 from verifier.settings import VerifierSettings
 from verifier.summary import badge_summary
 from verifier.verification import VerificationService, trusted_issuers_for
+from verifier.webhooks import schedule_webhook
 
 __all__ = ["PresentationRejected", "ResponseOutcome", "handle_authorization_response", "verify_vp_token"]
 
@@ -244,6 +246,8 @@ def handle_authorization_response(*, engine: Engine, settings: VerifierSettings,
     with engine.begin() as connection:
         answered = answer_presentation_request(connection, request.id, result=result, response_code=response_code,
                                                now=now)
+        if answered and request.webhook_url:  # the webhook outbox: owed in the same transaction as the answer
+            schedule_webhook(connection, request.id, now)
     if not answered:
         raise InvalidRequest("the presentation request has already been answered")
     if result["verdict"] == RequestStatus.REJECTED and response.error is None:

@@ -20,7 +20,16 @@ from sqlmodel import Session, col
 from schemas.oauth2 import AccessDenied
 from verifier.models import PresentationRequest, RequestStatus, as_utc, utcnow
 
-__all__ = ["delete_expired_results", "presentation_result"]
+__all__ = ["delete_expired_results", "presentation_result", "status_now"]
+
+
+def status_now(request: PresentationRequest, now: datetime | None = None) -> str:
+    """The request's status as a poll would tell it now (a pending request past its expiry is expired),
+    without writing anything: for lists."""
+    if (request.status == RequestStatus.PENDING and request.answered_at is None
+            and as_utc(request.expires_at) <= (now or utcnow())):
+        return RequestStatus.EXPIRED
+    return request.status
 
 
 def _mark_expired(session: Session, request: PresentationRequest, now: datetime) -> None:

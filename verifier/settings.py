@@ -51,5 +51,9 @@ class VerifierSettings(ServiceSettings):
     webhook_attempts: int = Field(default=5, ge=1, le=20)
     webhook_backoff_seconds: float = Field(default=1.0, ge=0.0, le=300.0)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
+    #: How often each worker looks for due webhook deliveries (with jitter; an answer wakes it at once).
+    webhook_poll_seconds: float = Field(default=1.0, gt=0.0, le=60.0)
     #: Outbound fetches (DID documents, issuer metadata, status lists).
     fetch_timeout_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
+    #: On first start with no API key, make an admin key and write it to `var_dir/verifier-api.key` (0600).
+    bootstrap_api_key: bool = True

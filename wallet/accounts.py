@@ -163,6 +163,11 @@ def authenticate(*, session: Session, master_key: MasterKey, username_index: Ind
                  password: str) -> LearnerContext:
     """Check a username and password; `invalid_grant` when they do not match."""
     learner = _find_learner(session, username_index, username) if isinstance(username, str) else None
+    # End the read before the slow hash: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE),
+    # and Argon2id takes tens of milliseconds. The learner keeps its loaded values, detached.
+    if learner is not None:
+        session.expunge(learner)
+    session.rollback()
     stored = learner.password_hash if learner is not None and learner.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password if isinstance(password, str) else "")

@@ -15,6 +15,8 @@ https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
    the full client id, `nonce`, `sd_hash`; or a VP JWT bound to the same), send them
    (`direct_post` or encrypted `direct_post.jwt`), keep the history, and hand back the
    verifier's `redirect_uri` to follow. `decline_presentation` sends `access_denied` instead.
+   A verifier that answers with an error did not accept it: the history says `refused`, with
+   why (`wallet.refusals`), never `sent`; no answer at all is `failed`.
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ from vc.presentation import create_vp_jwt
 from vc.sd_jwt import present_sd_jwt
 from vc.vc_jwt import decode_vc_jwt
 from wallet.accounts import LearnerContext
-from wallet.errors import PartyError
+from wallet.errors import PartyError, VerifierRefused
 from wallet.history import record_presentation
 from wallet.pending import PRESENTATION, drop_pending, load_pending, save_pending
-from wallet.receiving import party_errors
-from wallet.rendering import card
+from wallet.refusals import verifier_errors
+from wallet.rendering import card, claim_labels
 from wallet.services import WalletServices
 from wallet.store import OpenedCredential, count_presentation, get_credential, holder_signer, select_by_type
 
@@ -154,7 +156,7 @@ def _verifier(resolved: ResolvedRequest) -> dict[str, Any]:
 def prepare_presentation(*, session: Session, learner: LearnerContext, services: WalletServices, request_uri: str,
                          now: datetime | None = None) -> dict[str, Any]:
     """Resolve the request and evaluate it; the consent summary (kept pending for `confirm_presentation`)."""
-    with party_errors("verifier"):
+    with verifier_errors("open"):
         resolved = resolve_authorization_request(request_uri, services.fetcher, now=now,
                                                  wallet_nonce=secrets.token_urlsafe(16),
                                                  wallet_metadata=WALLET_METADATA)
@@ -200,7 +202,8 @@ def _consent(session: Session, learner: LearnerContext, pending_id: str, state: 
             options.append({"credential_id": credential.id, "format": credential.format, "name": shown["name"],
                             "issuer": shown["issuer"]["name"], "image": shown["image"],
                             "disclosed": [{"path": d["path"], "value": d["value"]} for d in disclosed],
-                            "choices": _choices(disclosed), "always_shared": always})
+                            "choices": _choices(disclosed), "always_shared": always,
+                            "labels": claim_labels(credential.summary, learner.locale)})
         requests.append({"query_id": query_id, "multiple": request.dcql_query.credential(query_id).multiple,
                          "options": options})
     return {"id": pending_id, "verifier": _verifier(resolved), "satisfiable": state["satisfiable"],
@@ -300,9 +303,14 @@ def confirm_presentation(*, session: Session, learner: LearnerContext, services:
         raise NotFound("no such presentation request, or it was already answered")
     record = {**_recorded_verifier(resolved), "credentials": shared}
     try:
-        with party_errors("verifier"):
+        with verifier_errors("send"):
             answer = send_authorization_response(resolved, create_authorization_response(resolved, vp_token),
                                                  services.fetcher)
+    except VerifierRefused as exc:  # it arrived, and was not accepted: never recorded as shared
+        record_presentation(session=session, learner=learner, now=now, record={
+            **record, "outcome": "refused", "reason": exc.description, "refusal": exc.reason,
+            "verifier_error": exc.verifier_error, "verifier_words": exc.verifier_words})
+        raise
     except PartyError as exc:
         record_presentation(session=session, learner=learner, now=now,
                             record={**record, "outcome": "failed", "reason": exc.description})
@@ -324,7 +332,7 @@ def decline_presentation(*, session: Session, learner: LearnerContext, services:
         raise NotFound("no such presentation request, or it was already answered")
     note = None
     try:
-        with party_errors("verifier"):
+        with verifier_errors("send"):
             send_authorization_response(resolved, create_error_response(resolved, "access_denied",
                                                                         "declined by the user"), services.fetcher)
     except PartyError as exc:  # declining does not depend on the verifier taking it well

@@ -50,7 +50,15 @@ from wallet.accounts import LearnerContext
 from wallet.checking import SUPPORTED_FORMATS, CheckedCredential, check_sd_jwt_vc, check_vc_jwt, holder_thumbprints
 from wallet.errors import CredentialRefused, PartyError, RequestRefused
 from wallet.pending import OFFER, drop_pending, load_pending, save_pending
-from wallet.rendering import card, index_types, pick_display, search_text, summarize, type_metadata_display
+from wallet.rendering import (
+    card,
+    claim_display,
+    index_types,
+    pick_display,
+    search_text,
+    summarize,
+    type_metadata_display,
+)
 from wallet.services import WalletServices
 from wallet.store import NewCredential, add_credentials
 
@@ -197,11 +205,14 @@ def receive(*, session: Session, services: WalletServices, context: IssuerContex
     metadata = context.issuer_metadata
     if configuration.credential_metadata and configuration.credential_metadata.display:
         credential_display += [d.dump() for d in configuration.credential_metadata.display]
+    labels = claim_display(type_metadata.claims if type_metadata else (),
+                           [c.dump() for c in (configuration.credential_metadata.claims or ())]
+                           if configuration.credential_metadata else ())
     summary = summarize(
         format=main.format, claims=main.claims, types=main.types, issuer=main.issuer, valid_from=main.valid_from,
         valid_until=main.valid_until, credential_issuer=metadata.credential_issuer,
         configuration_id=configuration_id, issuer_display=[d.dump() for d in metadata.display or ()],
-        credential_display=credential_display, disclosable=main.disclosable)
+        credential_display=credential_display, disclosable=main.disclosable, claim_display=labels)
     return NewCredential(
         format=main.format, summary=summary, types=index_types(main.types), claims=main.claims,
         copies=[(c.credential, keys[c.holder_key] if c.holder_key is not None else None) for c in checked],

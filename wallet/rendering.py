@@ -7,6 +7,12 @@ Sources, strongest first: the credential's own claims (OB3 `name`, `achievement.
 OpenID4VCI 1.0 §12.2.4). Localised entries are picked by BCP 47 tag: exact match, then
 same language, then an entry without locale, then the first.
 
+The issuer shown is the institution the credential itself names (OB3 `issuer.name`; in an
+SD-JWT VC `issuing_institution.name`, the EU learning credential's `issuing_authority`, or an
+`issuer_name`), before the issuing *service's* metadata name: one issuer service may issue for
+many institutions. Claim labels come from the SD-JWT VC Type Metadata `claims[].display[].label`
+and the configuration's `credential_metadata.claims[].display[].name`, kept per path.
+
 The summary this module reads is built by `summarize` when the credential is received
 and stored sealed with it.
 """
@@ -18,8 +24,8 @@ from typing import Any
 
 from vc.dcql import W3C_TYPE_IRIS
 
-__all__ = ["card", "detail", "index_types", "localized", "pick_display", "results", "search_text", "summarize",
-           "type_metadata_display"]
+__all__ = ["card", "claim_display", "claim_labels", "detail", "index_types", "localized", "pick_display", "results",
+           "search_text", "summarize", "type_metadata_display"]
 
 #: Where education credentials keep their achievement: OB3 `credentialSubject.achievement`,
 #: SD-JWT VCs of this project `achievement`, EUDI learning credentials `achievement_title` & co.
@@ -87,9 +93,10 @@ def card(summary: Mapping[str, Any], *, locale: str | None, status: str) -> dict
         "image": _uri(summary.get("image")) or _uri(shown.get("logo")) or _uri(shown.get("background_image")),
         "issuer": {
             "id": issuer.get("id") or summary.get("credential_issuer"),
-            "name": localized(issuer_shown.get("name"), locale) or localized(issuer.get("name"), locale)
+            # The institution the credential names, then the issuing service's metadata name.
+            "name": localized(issuer.get("name"), locale) or localized(issuer_shown.get("name"), locale)
             or issuer.get("id") or summary.get("credential_issuer"),
-            "logo": _uri(issuer_shown.get("logo")) or _uri(issuer.get("image")),
+            "logo": _uri(issuer.get("image")) or _uri(issuer_shown.get("logo")),
         },
         "valid_from": summary.get("valid_from"),
         "valid_until": summary.get("valid_until"),
@@ -166,6 +173,54 @@ def type_metadata_display(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return shown
 
 
+def claim_display(type_metadata_claims: Sequence[Any] = (),
+                  configuration_claims: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Labels per claim path, `{path, display: [{locale?, label}]}`: from Type Metadata `claims`
+    (`vc.sd_jwt_vc.ClaimMetadata`, `display[].label`) first, then OpenID4VCI claims descriptions
+    (`display[].name`). Paths may hold `None` (every array element) as in both specs."""
+    found: list[dict[str, Any]] = []
+    for claim in type_metadata_claims:
+        display = [{"locale": d.get("locale"), "label": d["label"]} for d in claim.display
+                   if isinstance(d.get("label"), str)]
+        if display:
+            found.append({"path": list(claim.path), "display": display})
+    for claim in configuration_claims:
+        display = [{"locale": d.get("locale"), "label": d["name"]} for d in claim.get("display") or ()
+                   if isinstance(d, Mapping) and isinstance(d.get("name"), str)]
+        if display and isinstance(claim.get("path"), list):
+            found.append({"path": list(claim["path"]), "display": display})
+    return found
+
+
+def claim_labels(summary: Mapping[str, Any], locale: str | None) -> list[dict[str, Any]]:
+    """The credential's own claim labels in `locale`: `{path, label, in_language}`, first source first.
+    `in_language` is False when the label is only there in another language."""
+    language = (locale or "").lower().split("-", 1)[0]
+    labels = []
+    for entry in summary.get("claim_display") or ():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), list):
+            continue
+        chosen = pick_display(entry.get("display"), locale)
+        if not isinstance(chosen.get("label"), str):
+            continue
+        tag = chosen.get("locale") if isinstance(chosen.get("locale"), str) else ""
+        labels.append({"path": list(entry["path"]), "label": chosen["label"],
+                       "in_language": not tag or tag.lower().split("-", 1)[0] == language})
+    return labels
+
+
+def _institution_name(claims: Mapping[str, Any]) -> Any:
+    """The awarding institution a credential names: OB3 `issuer.name`, then SD-JWT VC claims."""
+    for key in ("issuer", "issuing_institution"):
+        value = claims.get(key)
+        if isinstance(value, Mapping) and value.get("name"):
+            return value["name"]
+    for key in ("issuer_name", "issuing_authority"):
+        if isinstance(claims.get(key), str | Mapping) and claims[key]:
+            return claims[key]
+    return None
+
+
 def _date(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -173,7 +228,8 @@ def _date(value: Any) -> str | None:
 def summarize(*, format: str, claims: Mapping[str, Any], types: Sequence[str], issuer: str | None,
               valid_from: Any, valid_until: Any, credential_issuer: str, configuration_id: str,
               issuer_display: Sequence[Mapping[str, Any]] = (), credential_display: Sequence[Mapping[str, Any]] = (),
-              disclosable: Sequence[Sequence[Any]] = ()) -> dict[str, Any]:
+              disclosable: Sequence[Sequence[Any]] = (),
+              claim_display: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """What lists and pages show of a credential, computed once when it is received."""
     achievement: Mapping[str, Any] = {}
     for path in _ACHIEVEMENT_PATHS:
@@ -194,8 +250,7 @@ def summarize(*, format: str, claims: Mapping[str, Any], types: Sequence[str], i
         "name": name,
         "description": achievement.get("description") or claims.get("description"),
         "image": achievement.get("image") or claims.get("image"),
-        "issuer": {"id": issuer, "name": issuer_object.get("name") or claims.get("issuer_name"),
-                   "image": issuer_object.get("image")},
+        "issuer": {"id": issuer, "name": _institution_name(claims), "image": issuer_object.get("image")},
         "issuer_display": [dict(d) for d in issuer_display],
         "credential_display": [dict(d) for d in credential_display],
         "credential_issuer": credential_issuer,
@@ -210,6 +265,7 @@ def summarize(*, format: str, claims: Mapping[str, Any], types: Sequence[str], i
         "eqf": _eqf_level(achievement, claims),
         "status": claims.get("status") if format == "dc+sd-jwt" else claims.get("credentialStatus"),
         "disclosable": [list(p) for p in disclosable],
+        "claim_display": [dict(c) for c in claim_display],
     }
 
 

@@ -33,6 +33,10 @@ class WalletSettings(ServiceSettings):
     #: Largest QR image upload accepted.
     max_qr_image_bytes: int = Field(default=2_000_000, ge=1024)
 
+    #: Password logins: after 5 attempts for one account or 20 from one address, blocked this long, doubling with
+    #: each further attempt (`servicekit.throttle`).
+    login_throttle_base_delay_seconds: int = Field(default=2, ge=1, le=900)
+
     #: Page sessions (the browser's login) last this long.
     page_session_ttl_seconds: int = Field(default=12 * 3600, ge=300)
     #: OpenID Connect login (as eduID offers it): the provider's issuer URL, and this wallet's client there.

@@ -34,10 +34,13 @@ def login_page(request: Request, pages: PagesDep, session: SessionDep, next: str
 def login(request: Request, pages: PagesDep, session: SessionDep, master_key: MasterKeyDep,
           token: Annotated[str, Form(max_length=500)] = "",
           next: Annotated[str, Form(max_length=500)] = "/staff") -> Response:  # noqa: A002
+    if not token.strip():  # nothing tried: not counted
+        return render(pages, request, None, "login.html", "login.title",
+                      {"next": next, "errors": {"token": pages.t(request, "login.error.empty")}}, status_code=400)
     response = pages.redirect(request, next)
     throttle, keys = login_throttle(session, master_key, request.client.host if request.client else None)
     try:
-        throttle.check(session, keys)
+        slots = throttle.admit(session, keys)  # the slot is taken before the token is looked up
         staff = start_staff_session(session=session, token=token, new_session_id=lambda: pages.new_session(
             request, response, max_age=SESSION_SECONDS))
     except TooManyAttempts as exc:
@@ -46,12 +49,11 @@ def login(request: Request, pages: PagesDep, session: SessionDep, master_key: Ma
                       status_code=429)
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
-    except InvalidToken:
-        if token.strip():
-            throttle.record_failure(session, keys)
-        errors = {"token": pages.t(request, "login.error.empty" if not token.strip() else "login.error.token")}
+    except InvalidToken:  # the attempt keeps its slot: a failure
+        errors = {"token": pages.t(request, "login.error.token")}
         return render(pages, request, None, "login.html", "login.title", {"next": next, "errors": errors},
                       status_code=400)
+    throttle.succeeded(session, slots)
     pages.flash(request, response, "login.welcome", level="success", name=staff.name)
     return response
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.browser.harness import page_check
-from tests.servers import RunningService, running_service
+from tests.servers import RunningService, running_service, verifier_api_headers
 from tests.verifier.factories import VCT, Issuer, Party, present_sd_jwt_vc, present_vp_jwt
 from tests.verifier.issuer_server import served_issuer
 from tests.verifier.wallet_side import receive_request, respond
@@ -187,7 +187,8 @@ def test_same_device_flow_lands_on_the_result_page(open_page: OpenPage, verifier
     """A request made through the API for the same-device flow: the wallet sends the learner's browser to
     the result page with `#response_code=...`, which only that browser can open."""
     created = httpx.post(verifier.url + "/api/presentation-requests",  # noqa: TID251 - the API, as a test client
-                         json={"preset": "ob3", "same_device": True, "response_mode": "direct_post"}).json()
+                         json={"preset": "ob3", "same_device": True, "response_mode": "direct_post"},
+                         headers=verifier_api_headers(verifier)).json()
     request = receive_request(created["request_uri"])
     vp = present_vp_jwt([issuer.ob3_jwt(holder, status_index=14)], holder, audience=request.client_id,
                         nonce=request.nonce)

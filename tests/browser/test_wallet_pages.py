@@ -27,6 +27,7 @@ from tests.wallet.oidc.provider import ACCOUNT, running_openid_provider
 from tests.wallet.tiny_issuer import (
     FAMILY_NAME,
     GIVEN_NAME,
+    GIVEN_NAME_LABEL,
     GRADE,
     OB3_ACHIEVEMENT,
     SD_ACHIEVEMENT,
@@ -149,6 +150,9 @@ def test_receive_look_present_with_one_claim_left_out(page: Page, parties: Parti
     assert claims.get_by_role("checkbox").count() == 3
     grade = claims.get_by_role("checkbox", name=re.compile("^Grade"))
     assert grade.is_checked()
+    # Claims by their label (the type metadata's, else in words), the exact path visible in small print.
+    assert claims.get_by_role("checkbox", name=re.compile(f"^{GIVEN_NAME_LABEL}")).is_checked()
+    assert claims.locator(".claim-path").get_by_text("given_name", exact=True).is_visible()
     grade.uncheck()
     screenshot(page, "consent")
     page.get_by_role("button", name="Share", exact=True).click()

@@ -22,7 +22,7 @@ import schemathesis
 from schemathesis.schemas import BaseSchema
 
 from servicekit.settings import ServiceSettings
-from tests.servers import POSTGRES_URL, RunningService, running_service
+from tests.servers import POSTGRES_URL, RunningService, running_service, verifier_api_headers
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,8 @@ PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 @dataclass
 class Target:
     service: RunningService
-    #: Sent with every generated request (the issuer's admin token, the wallet learner's bearer token).
+    #: Sent with every generated request (the issuer's admin token, the wallet learner's bearer token, the
+    #: verifier's development API key).
     headers: dict[str, str]
     #: (METHOD, path template) -> headers of its own for that operation, made afresh for each request.
     operation_headers: dict[tuple[str, str], Callable[[], dict[str, str]]] = field(default_factory=dict)
@@ -106,9 +107,10 @@ def wallet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
 @pytest.fixture(scope="module")
 def verifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    # The verifier's API has no authentication of its own.
+    # The development (admin) API key reaches every keyed operation. Key ids are random, so a fuzzed
+    # `DELETE /api/api-keys/{key_id}` cannot revoke it (nor may the last admin key be revoked).
     with running_service("verifier", tmp_path_factory.mktemp("fuzz-verifier")) as service:
-        yield Target(service, {})
+        yield Target(service, verifier_api_headers(service))
 
 
 @pytest.fixture(scope="module", params=SERVICES)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import free_port, running_service
+from tests.servers import free_port, running_service, verifier_api_headers
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +120,15 @@ def test_demo_uses_running_services_and_leaves_them_running(tmp_path: Path) -> N
         assert document["step"] == "Issuer: the institution awards a badge"
         assert document["story"]["services"]["started_by_demo"] is False
 
-        code, document, stderr = _demo(tmp_path, *urls, "--var-dir", str(issuer.var_dir))
+        # The issuer's token is found in --var-dir; the verifier (its own var dir here) gets its key from the
+        # environment (EDUWALLET_VERIFIER_TOKEN). Without either: a clear error at the verifier's step.
+        code, document, _ = _demo(tmp_path, *urls, "--var-dir", str(issuer.var_dir))
+        assert code == 1 and document["error"] == "no_token", document
+        assert "verifier-api.key" in document["error_description"]
+        assert document["step"] == "Verifier: the employer asks for the badge"
+        key = verifier_api_headers(verifier)["Authorization"].removeprefix("Bearer ")
+        code, document, stderr = _demo(tmp_path, *urls, "--var-dir", str(issuer.var_dir),
+                                       env={"EDUWALLET_VERIFIER_TOKEN": key})
         assert code == 0, (document, stderr)
         _assert_verified(document, "jwt_vc_json")
         assert document["services"]["started_by_demo"] is False

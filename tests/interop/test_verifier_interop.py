@@ -24,7 +24,7 @@ from tests.interop.harness import (
     wallet_present,
     wallet_receive,
 )
-from tests.servers import RunningService, running_service
+from tests.servers import RunningService, running_service, verifier_api_headers
 
 pytestmark = pytest.mark.integration
 
@@ -51,13 +51,15 @@ def received(issuer: NodeIssuer) -> dict[str, Any]:
 
 
 def create_request(verifier: RunningService, **body: Any) -> dict[str, Any]:
-    response = httpx.post(verifier.url + "/api/presentation-requests", json=body, timeout=30)  # noqa: TID251
+    response = httpx.post(verifier.url + "/api/presentation-requests", json=body,  # noqa: TID251
+                          headers=verifier_api_headers(verifier), timeout=30)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
 def result_of(verifier: RunningService, request_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{verifier.url}/api/presentation-requests/{request_id}", timeout=30)  # noqa: TID251
+    response = httpx.get(f"{verifier.url}/api/presentation-requests/{request_id}",  # noqa: TID251
+                         headers=verifier_api_headers(verifier), timeout=30)
     assert response.status_code == 200, response.text
     return dict(response.json())
 

@@ -24,7 +24,7 @@ import pytest
 
 from tests.issuer.wallet_client import TestWallet
 from tests.reliability.cluster import admin_client, database, new_badge, rows, scalar
-from tests.servers import RunningService, running_service
+from tests.servers import RunningService, running_service, verifier_api_headers
 from tests.verifier.factories import Party, present_vp_jwt
 from tests.verifier.wallet_side import ReceivedRequest, encrypt_response, receive_request
 from vc.bitstring_status_list import Bitstring
@@ -150,7 +150,7 @@ def _holder_credential(admin: httpx.Client, badge: dict[str, Any], email: str) -
 def test_50_answers_to_one_openid4vp_request_exactly_one_accepted(
         issuer: RunningService, verifier: RunningService, admin: httpx.Client, badge: dict[str, Any]) -> None:
     credential, holder = _holder_credential(admin, badge, "race.vp@student.example.nl")
-    with httpx.Client(base_url=verifier.url, timeout=60) as api:
+    with httpx.Client(base_url=verifier.url, headers=verifier_api_headers(verifier), timeout=60) as api:
         created = api.post("/api/presentation-requests", json={
             "preset": "ob3", "achievement": badge["name"], "trusted_issuers": [badge["institution"]["did"]]})
         assert created.status_code == 201, created.text

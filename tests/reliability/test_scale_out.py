@@ -36,7 +36,15 @@ from tests.reliability.cluster import (
     rows,
     scalar,
 )
-from tests.servers import POSTGRES_URL, RunningService, drop_database, free_port, new_database_url, running_service
+from tests.servers import (
+    POSTGRES_URL,
+    RunningService,
+    drop_database,
+    free_port,
+    new_database_url,
+    running_service,
+    verifier_api_headers,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +83,8 @@ class Journey:
             "name": f"Learner {number}", "email": f"learner.{number:03d}@student.example.nl", "result": "8.0"})
         assert made.status_code == 201, made.text
         with httpx.Client(base_url=self.services["wallet"].url, headers=learner, timeout=120) as wallet, \
-                httpx.Client(base_url=self.services["verifier"].url, timeout=120) as verifier:
+                httpx.Client(base_url=self.services["verifier"].url,
+                             headers=verifier_api_headers(self.services["verifier"]), timeout=120) as verifier:
             accepted = wallet.post("/api/v1/offers", json={"offer": made.json()["offer_uri"], "accept": True})
             assert accepted.status_code == 200, accepted.text
             [credential] = accepted.json()["credentials"]

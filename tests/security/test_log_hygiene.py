@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from eduwallet.demo import LEARNER, WALLET_PASSWORD
-from tests.servers import RunningService, running_service
+from tests.servers import RunningService, running_service, verifier_api_headers
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +36,7 @@ class JourneyFailed(Exception):
 def _demo(tmp_path: Path, services: dict[str, RunningService], credential_format: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUWALLET_")}
     env["EDUWALLET_HOME"] = str(tmp_path / "home")
+    env["EDUWALLET_VERIFIER_TOKEN"] = verifier_api_headers(services["verifier"])["Authorization"].split(" ", 1)[1]
     urls = [arg for name, service in services.items() for arg in (f"--{name}-url", service.url)]
     done = subprocess.run([sys.executable, "-m", "eduwallet.cli", "demo", "--json", "--format", credential_format,
                            "--var-dir", str(services["issuer"].var_dir), *urls],
@@ -86,6 +87,7 @@ def test_a_full_journey_logs_no_secret_and_only_json(tmp_path: Path, credential_
         services = {"issuer": issuer, "wallet": wallet, "verifier": verifier}
         journeys = [_demo(tmp_path, services, credential_format)]
         secrets = _secrets(tmp_path, journeys)
+        secrets["verifier API key"] = verifier_api_headers(verifier)["Authorization"].split(" ", 1)[1]
         logs = {name: service.log() for name, service in services.items()}
     assert any(re.fullmatch(r"\d{6}", value) for value in secrets.values())  # the PINs are there to look for
     for name, text in logs.items():

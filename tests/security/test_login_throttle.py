@@ -1,15 +1,18 @@
 """Login brute force is slowed per account and per address; tokens expire. Over real HTTP.
 
 The wallet's password login (API `POST /api/v1/token` and page `POST /login`) and the issuer's staff
-page login (an API token) count failures in their database (`servicekit.throttle`): after five for one
-account, or twenty from one address, 429 with `Retry-After`, doubling with each further failure.
+page login (an API token) count attempts in their database (`servicekit.throttle`), each taking its slot
+before the password is checked: after five for one account, or twenty from one address, 429 with
+`Retry-After`, doubling with each further failure; a parallel burst gets no more password checks than that.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,8 @@ from wallet.throttle import LOGIN_ATTEMPT
 pytestmark = pytest.mark.integration
 
 PASSWORD = "correct horse battery"
+#: The first block's length (then doubling); the bursts below must end within it.
+BASE_DELAY = "EDUWALLET_WALLET_LOGIN_THROTTLE_BASE_DELAY_SECONDS"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -64,7 +69,28 @@ def _assert_throttled(response: httpx.Response, *, at_most: int) -> int:
 
 
 def _db(service: RunningService) -> sqlalchemy.Engine:
-    return sqlalchemy.create_engine(service.database_url)
+    return sqlalchemy.create_engine(service.database_url.replace("postgresql://", "postgresql+psycopg://"))
+
+
+def _burst(url: str, logins: list[tuple[str, str]]) -> list[httpx.Response]:
+    """All the logins at once, each on a connection of its own."""
+
+    def login(username_password: tuple[str, str]) -> httpx.Response:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            return _login(client, *username_password)
+
+    with ThreadPoolExecutor(max_workers=len(logins)) as pool:
+        return list(pool.map(login, logins))
+
+
+def _attempts_counted(service: RunningService) -> dict[str, list[int]]:
+    """The counters in the wallet's `login_attempt` table, per kind of key."""
+    with _db(service).connect() as connection:
+        rows = connection.execute(select(LOGIN_ATTEMPT.c.key_hash, LOGIN_ATTEMPT.c.failures)).all()
+    counted: dict[str, list[int]] = {}
+    for key, failures in rows:
+        counted.setdefault(key.split(":")[0], []).append(failures)
+    return counted
 
 
 def test_policy_backs_off_exponentially_and_caps() -> None:
@@ -113,6 +139,61 @@ def test_wallet_slows_one_address_trying_many_accounts(wallet: RunningService) -
         _assert_throttled(_login(client, "guess21", "wrong password"), at_most=2)
 
 
+def test_wallet_burst_of_30_parallel_wrong_passwords_on_2_workers_gets_5_password_checks(tmp_path: Path) -> None:
+    """Each attempt takes its slot before the password is checked, atomically across the workers: of 30 at
+    once, 5 get their password checked (400) and 25 are refused (429); the block then holds the right one."""
+    with running_service("wallet", tmp_path, workers=2, env={BASE_DELAY: "15"}) as wallet, \
+            httpx.Client(base_url=wallet.url, timeout=30) as client:
+        _register(client, "ada")
+        started = time.monotonic()
+        responses = _burst(wallet.url, [("ada", "wrong password")] * 30)
+        statuses = Counter(response.status_code for response in responses)
+        print(f"\n30 parallel wrong passwords, 2 workers: {dict(statuses)} in {time.monotonic() - started:.1f} s")
+        assert statuses == {400: 5, 429: 25}
+        assert all(response.json()["error"] == "invalid_grant" for response in responses if response.status_code == 400)
+        for response in responses:
+            if response.status_code == 429:
+                _assert_throttled(response, at_most=15)
+        assert _attempts_counted(wallet) == {"account": [5], "address": [5]}  # the refused ones counted nowhere
+        wait = _assert_throttled(_login(client, "ada", PASSWORD), at_most=15)  # blocked: even the right one
+        time.sleep(wait)
+        token = _login(client, "ada", PASSWORD)
+        assert token.status_code == 200 and token.json()["access_token"]
+        assert _attempts_counted(wallet) == {"address": [5]}  # the account's counter cleared
+
+
+def test_wallet_burst_from_one_address_over_many_accounts_gets_20_password_checks(tmp_path: Path) -> None:
+    with running_service("wallet", tmp_path, workers=2, env={BASE_DELAY: "60"}) as wallet, \
+            httpx.Client(base_url=wallet.url, timeout=30) as client:
+        _register(client, "ada")
+        started = time.monotonic()
+        responses = _burst(wallet.url, [(f"guess{n}", "wrong password") for n in range(40)])
+        statuses = Counter(response.status_code for response in responses)
+        print(f"\n40 parallel wrong passwords for 40 accounts from one address, 2 workers: {dict(statuses)} "
+              f"in {time.monotonic() - started:.1f} s")
+        assert statuses == {400: 20, 429: 20}
+        for response in responses:
+            if response.status_code == 429:
+                _assert_throttled(response, at_most=60)
+        counted = _attempts_counted(wallet)
+        assert counted["address"] == [20] and sorted(counted["account"]) == [1] * 20
+        _assert_throttled(_login(client, "ada", PASSWORD), at_most=60)  # every account, for a while
+
+
+def test_wallet_learners_behind_one_address_do_not_use_it_up_by_logging_in(wallet: RunningService) -> None:
+    """A right password gives the address its slot back (an account's own counter is cleared)."""
+    with httpx.Client(base_url=wallet.url, timeout=30) as client:
+        learners = ["ada", "grace", "alan"]
+        for learner in learners:
+            _register(client, learner)
+        for n in range(19):
+            assert _login(client, f"guess{n}", "wrong password").status_code == 400
+        for n in range(10):  # each of these is the twentieth attempt, and blocks while it is checked
+            assert _login(client, learners[n % 3], PASSWORD).status_code == 200, n
+        assert _login(client, "guess19", "wrong password").status_code == 400  # the twentieth failure
+        _assert_throttled(_login(client, "ada", PASSWORD), at_most=2)
+
+
 def test_wallet_login_page_says_to_wait(wallet: RunningService) -> None:
     with httpx.Client(base_url=wallet.url, timeout=30, headers={"Accept": "text/html"}) as browser:
         _register(browser, "ada")
@@ -145,6 +226,8 @@ def test_issuer_staff_login_slows_token_guessing_from_one_address(issuer: Runnin
             assert found
             return browser.post("/staff/login", data={"csrf_token": found.group(1), "token": token})
 
+        page = post_login("  ")  # no token tried: not counted (else the twentieth guess below would be refused)
+        assert page.status_code == 400 and "Enter your staff API token" in page.text
         for n in range(20):
             page = post_login(f"guessed-token-{n}")
             assert page.status_code == 400 and "This token is not valid" in page.text

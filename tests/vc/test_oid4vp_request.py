@@ -28,7 +28,7 @@ from vc.errors import (
     SignatureInvalid,
     TokenExpired,
 )
-from vc.fetch import Fetcher, FetchPolicy, static_resolver
+from vc.fetch import Fetcher, FetchPolicy, FetchStatusError, static_resolver
 from vc.jws import sign_jws
 from vc.keys import SoftwareSigner, generate_private_key
 from vc.oid4vci_client import ErrorResponse
@@ -83,6 +83,8 @@ class Verifier:
         self.posted: list[dict[str, list[str]]] = []
         self.responses: list[dict[str, list[str]]] = []
         self.response_answer = httpx.Response(200, json={"redirect_uri": f"{BASE}/done#response_code=abc"})
+        #: When set, what request_uri answers instead of the request object.
+        self.request_answer: httpx.Response | None = None
         self.signing_key: SoftwareSigner | None = None
 
     def request_object(self, **changes: Any) -> str:
@@ -106,6 +108,8 @@ class Verifier:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
+        if url == f"{BASE}/request/1" and self.request_answer is not None:
+            return self.request_answer
         if url == f"{BASE}/request/1":
             changes: dict[str, Any] = {}
             if request.method == "POST":
@@ -255,6 +259,21 @@ def test_request_uri_redirects_and_private_addresses_are_refused() -> None:
             resolve_authorization_request(private, verifier.fetcher())
     with pytest.raises(MalformedToken):
         resolve_authorization_request("openid4vp://?client_id=x509_hash%3Aabc", verifier.fetcher())
+
+
+def test_a_request_uri_that_answers_an_error_passes_the_verifiers_error_on() -> None:
+    verifier = Verifier()
+    verifier.request_answer = httpx.Response(400, json={"error": "invalid_request",
+                                                        "error_description": "the request has expired"})
+    with pytest.raises(ErrorResponse) as caught:
+        resolve_authorization_request(verifier.uri(), verifier.fetcher())
+    assert (caught.value.status, caught.value.error, caught.value.description) == (
+        400, "invalid_request", "the request has expired")
+    verifier.request_answer = httpx.Response(410, text="gone")  # no OAuth error body: the status only
+    with pytest.raises(FetchStatusError) as bare:
+        resolve_authorization_request(verifier.uri(), verifier.fetcher())
+    assert bare.value.status == 410 and not isinstance(bare.value, ErrorResponse)
+    assert "request_uri answered HTTP 410" in str(bare.value)
 
 
 # -- the response ------------------------------------------------------------------------------

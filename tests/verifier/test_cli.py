@@ -1,10 +1,13 @@
-"""`eduwallet verifier request / result / verify` against a running verifier; `--json` prints one document."""
+"""`eduwallet verifier request / result / verify / api-key` against a running verifier; `--json` prints one
+document. The API key is found like the issuer's token: `--token`, `EDUWALLET_VERIFIER_TOKEN`, or the key file
+in `EDUWALLET_VERIFIER_VAR_DIR`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -25,8 +28,11 @@ def verifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServic
         yield service
 
 
-def run(verifier: RunningService, *args: str) -> tuple[int, object]:
-    result = runner.invoke(app, ["verifier", *args, "--url", verifier.url, "--json"])
+def run(verifier: RunningService, *args: str, env: dict[str, str] | None = None) -> tuple[int, Any]:
+    """Run the command with `--json` and the development key file found through EDUWALLET_VERIFIER_VAR_DIR."""
+    result = runner.invoke(app, ["verifier", *args, "--url", verifier.url, "--json"],
+                           env={"EDUWALLET_VERIFIER_VAR_DIR": str(verifier.var_dir), "EDUWALLET_VERIFIER_TOKEN": "",
+                                **(env or {})})
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -75,5 +81,48 @@ def test_errors_are_one_json_document(verifier: RunningService, tmp_path: Path) 
     bad.write_text("{not json")
     code, body = run(verifier, "request", "--dcql", str(bad))
     assert code == 1 and body["error"] == "cli_error"  # type: ignore[index]
-    result = runner.invoke(app, ["verifier", "result", "x", "--url", "http://127.0.0.1:9", "--json"])
+    result = runner.invoke(app, ["verifier", "result", "x", "--url", "http://127.0.0.1:9", "--token", "ewv_x", "--json"])
     assert result.exit_code == 2 and "cannot reach" in json.loads(result.stdout)["error_description"]
+
+
+def test_the_key_is_found_in_the_var_dir_the_environment_or_the_option(verifier: RunningService,
+                                                                       tmp_path: Path) -> None:
+    code, created = run(verifier, "request", "--preset", "ob3")  # the key file in EDUWALLET_VERIFIER_VAR_DIR
+    assert code == 0 and "id" in created
+    nowhere = {"EDUWALLET_VERIFIER_VAR_DIR": str(tmp_path)}
+    code, body = run(verifier, "result", created["id"], env=nowhere)
+    assert code == 1 and body["error"] == "no_token" and "verifier-api.key" in body["error_description"]
+    key = (verifier.var_dir / "verifier-api.key").read_text().strip()
+    code, body = run(verifier, "result", created["id"], env={**nowhere, "EDUWALLET_VERIFIER_TOKEN": key})
+    assert code == 0 and body["status"] == "pending"
+    code, body = run(verifier, "result", created["id"], "--token", key, env=nowhere)
+    assert code == 0 and body["status"] == "pending"
+    # A wrong key in the option wins over the good one in the file: the verifier refuses it.
+    code, body = run(verifier, "result", created["id"], "--token", "ewv_wrong")
+    assert code == 1 and body["error"] == "invalid_token"
+    # The standalone check needs no key at all.
+    path = tmp_path / "badge.jwt"
+    path.write_text(Issuer().ob3_jwt(Party.new()))
+    code, report = run(verifier, "verify", str(path), env=nowhere)
+    assert report["checks"]["issuer_signature"]["outcome"] == "passed"
+
+
+def test_api_key_create_list_revoke(verifier: RunningService) -> None:
+    code, made = run(verifier, "api-key", "create", "--name", "Werkgever BV")
+    assert code == 0 and made["name"] == "Werkgever BV" and not made["admin"] and made["key"].startswith("ewv_")
+    code, created = run(verifier, "request", "--preset", "ob3", "--token", made["key"])
+    assert code == 0
+    # The new key reads its own request; the development key does not see it.
+    assert run(verifier, "result", created["id"], "--token", made["key"])[1]["status"] == "pending"
+    code, body = run(verifier, "result", created["id"])
+    assert code == 1 and body["error"] == "not_found"
+    # A relying party's key manages no keys.
+    code, body = run(verifier, "api-key", "create", "--name", "sneaky", "--token", made["key"])
+    assert code == 1 and body["error"] == "access_denied"
+    code, listed = run(verifier, "api-key", "list")
+    assert code == 0 and made["id"] in [k["id"] for k in listed["data"]]
+    assert run(verifier, "api-key", "revoke", made["id"]) == (0, {"id": made["id"], "revoked": True})
+    code, body = run(verifier, "result", created["id"], "--token", made["key"])
+    assert code == 1 and body["error"] == "invalid_token"
+    code, body = run(verifier, "api-key", "revoke", "no-such-key")
+    assert code == 1 and body["error"] == "not_found"

@@ -19,7 +19,8 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, VerifierTable.metadata) == []
-    assert {"presentation_request", "trusted_issuer", "verifier_identity", "service_secret", "request_owner"} <= set(inspect(engine).get_table_names())
+    assert {"presentation_request", "trusted_issuer", "verifier_identity", "service_secret", "request_owner",
+            "api_key"} <= set(inspect(engine).get_table_names())
 
 
 def test_upgrade_twice_is_a_no_op(tmp_path: Path) -> None:
@@ -27,4 +28,4 @@ def test_upgrade_twice_is_a_no_op(tmp_path: Path) -> None:
     upgrade_database(engine, MIGRATIONS)
     upgrade_database(engine, MIGRATIONS)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "verifier_0003"
+        assert MigrationContext.configure(connection).get_current_revision() == "verifier_0005"

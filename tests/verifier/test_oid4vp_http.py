@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -20,7 +21,7 @@ from jwcrypto.jwk import JWK
 from PIL import Image
 from sd_jwt.holder import SDJWTHolder
 
-from tests.servers import RunningService, free_port, running_service
+from tests.servers import RunningService, free_port, running_service, verifier_api_headers
 from tests.verifier.factories import NOW, Issuer, Party, present_sd_jwt_vc, present_vp_jwt
 from tests.verifier.issuer_server import served_issuer
 from tests.verifier.wallet_side import ReceivedRequest, receive_request, respond
@@ -53,7 +54,9 @@ def holder() -> Party:
 
 
 def api(verifier: RunningService, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, verifier.url + path, timeout=30, **kwargs)  # noqa: TID251
+    """A call to the verifier with its development (admin) API key, as a relying party makes it."""
+    headers = {**verifier_api_headers(verifier), **kwargs.pop("headers", {})}
+    return httpx.request(method, verifier.url + path, timeout=30, headers=headers, **kwargs)  # noqa: TID251
 
 
 def create(verifier: RunningService, **body: Any) -> dict[str, Any]:
@@ -183,7 +186,7 @@ def test_presentations_from_another_implementation_verify_in_both_formats(
     created, request = ob3_request(verifier, issuer)
     key = ECKey.import_key(private_jwk(holder.signer.private_key))
     vp = jose_jwt.encode({"alg": "ES256", "typ": "JWT", "kid": holder.signer.kid}, {
-        "iss": holder.did, "aud": request.client_id, "nonce": request.nonce, "iat": int(NOW.timestamp()),
+        "iss": holder.did, "aud": request.client_id, "nonce": request.nonce, "iat": int(time.time()),  # a running verifier: its clock
         "vp": {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiablePresentation"],
                "verifiableCredential": [issuer.ob3_jwt(holder)]}}, key)
     response = respond(request, {"openbadge": [vp]})
@@ -418,11 +421,11 @@ def test_bad_request_creation_is_a_400(verifier: RunningService) -> None:
 
 def test_qr_codes_decode_to_the_request_uri(verifier: RunningService) -> None:
     created = create(verifier, preset="ob3")
-    png = httpx.get(created["qr_png_url"])  # noqa: TID251
+    png = httpx.get(created["qr_png_url"], headers=verifier_api_headers(verifier))  # noqa: TID251
     assert png.headers["content-type"] == "image/png"
     [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
     assert code.text == created["request_uri"]
-    svg = httpx.get(created["qr_svg_url"])  # noqa: TID251
+    svg = httpx.get(created["qr_svg_url"], headers=verifier_api_headers(verifier))  # noqa: TID251
     assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
 
 

@@ -49,6 +49,11 @@ class Verifier:
     def session(self) -> Session:
         return Session(self.app.state.engine)
 
+    def api(self) -> TestClient:
+        """A relying party calling the API with the development key the app wrote to its var dir."""
+        key = (self.settings.var_dir / "verifier-api.key").read_text().strip()
+        return TestClient(self.app, headers={"Authorization": f"Bearer {key}"})
+
 
 @pytest.fixture
 def verifier(tmp_path: Path) -> Iterator[Verifier]:
@@ -322,12 +327,17 @@ def test_result_is_shown_only_to_the_browser_that_made_the_request(verifier: Ver
         assert browser.get(location, params={"response_code": "x" * 32}).status_code == 403
     # The employer's list shows it; the stranger's does not.
     assert location in employer.get("/").text and location not in stranger.get("/").text
+    # Nor does an API key read a request made on the pages: it did not make it.
+    api = verifier.api()
+    request_id = location.rsplit("/", 1)[1]
+    assert api.get(f"/api/presentation-requests/{request_id}").status_code == 404
+    assert request_id not in api.get("/api/presentation-requests").text
 
 
 def test_same_device_response_code_opens_the_result_page(verifier: Verifier) -> None:
     """A request made through the API for the same-device flow: the wallet comes back with a response_code."""
     issuer, holder = Issuer(), Party.new()
-    api = TestClient(verifier.app)
+    api = verifier.api()
     created = api.post("/api/presentation-requests", json={"preset": "ob3", "response_mode": "direct_post",
                                                            "same_device": True}).json()
     location = f"/presentation-requests/{created['id']}"

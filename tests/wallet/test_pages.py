@@ -23,9 +23,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from servicekit.web import Catalog, message_ids_in_templates
-from tests.wallet.tiny_issuer import GIVEN_NAME, GRADE, OB3_ACHIEVEMENT, SD_ACHIEVEMENT, TinyIssuer, running_tiny_issuer
+from tests.servers import free_port
+from tests.wallet.tiny_issuer import (
+    GIVEN_NAME,
+    GIVEN_NAME_LABEL,
+    GRADE,
+    OB3_ACHIEVEMENT,
+    SD_ACHIEVEMENT,
+    TinyIssuer,
+    running_tiny_issuer,
+)
 from tests.wallet.tiny_verifier import TinyVerifier, disclosed_claims, running_tiny_verifier
 from wallet.app import create_app
+from wallet.pages.common import path_text
 from wallet.settings import WalletSettings
 
 BROWSER = {"accept": "text/html,application/xhtml+xml"}
@@ -59,20 +69,20 @@ def verifier() -> Iterator[TinyVerifier]:
         yield verifier
 
 
-def csrf(client: TestClient, page: str) -> str:
+def csrf(client: httpx.Client, page: str) -> str:
     html = client.get(page).text
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, f"no form on {page}:\n{html[:1000]}"
     return match.group(1)
 
 
-def submit(client: TestClient, page: str, action: str, data: dict[str, Any] | None = None,
+def submit(client: httpx.Client, page: str, action: str, data: dict[str, Any] | None = None,
            files: dict[str, Any] | None = None) -> httpx.Response:
     """Fill in the form of `page` and send it to `action`, as the browser would."""
     return client.post(action, data={**(data or {}), "csrf_token": csrf(client, page)}, files=files)
 
 
-def register(client: TestClient, username: str) -> None:
+def register(client: httpx.Client, username: str) -> None:
     answer = submit(client, "/register", "/register", {"username": username, "password": PASSWORD})
     assert answer.status_code == 303 and answer.headers["location"] == "/credentials", answer.text
 
@@ -82,14 +92,14 @@ def flash(client: TestClient, page: str = "/credentials") -> str:
     return match.group(1) if match else ""
 
 
-def accept(client: TestClient, link: str) -> httpx.Response:
+def accept(client: httpx.Client, link: str) -> httpx.Response:
     opened = submit(client, "/add", "/add", {"link": link})
     assert opened.status_code == 303 and opened.headers["location"].startswith("/offers/"), opened.text
     offer = opened.headers["location"]
     return submit(client, offer, f"{offer}/accept", {"tx_code": PIN})
 
 
-def credential_ids(client: TestClient) -> dict[str, str]:
+def credential_ids(client: httpx.Client) -> dict[str, str]:
     """Name -> id of the credentials on the learner's list page."""
     html = client.get("/credentials").text
     return {name: cid for cid, name in re.findall(r'<a href="/credentials/([0-9a-f-]{36})">([^<]+)</a>', html)}
@@ -99,7 +109,10 @@ def test_catalogs_are_complete_in_both_languages() -> None:
     catalog = Catalog.load(WALLET / "messages")
     composed = [f"consent.prefix.{p}" for p in ("x509_hash", "x509_san_dns", "decentralized_identifier",
                                                   "redirect_uri")]
-    composed += [f"history.outcome.{o}" for o in ("sent", "declined", "failed")]
+    composed += [f"history.outcome.{o}" for o in ("sent", "declined", "failed", "refused")]
+    composed += [f"refused.reason.{r}" for r in ("expired", "answered", "refused", "refused_open", "unreachable")]
+    composed += [f"refused.next.{n}" for n in ("new_request", "ask", "later")]
+    composed += ["refused.title", "refused.title_open", "refused.title_unreachable", "refused.the_verifier"]
     composed += [f"format.{f}" for f in ("jwt_vc_json", "dc+sd-jwt")] + [f"date.month.{m}" for m in range(1, 13)]
     composed += ["credentials.count_one", "credentials.count_many", "offer.pin_length_digits",
                  "offer.pin_length_characters", "consent.asked_one", "consent.asked_choose", "consent.asked_several",
@@ -354,3 +367,116 @@ def test_cards_and_detail_show_the_live_status(browser: Callable[[], TestClient]
     time.sleep(1.1)
     issuer.set_status(0, 2)
     assert client.get(f"/credentials/{credential_id}").text.count("Status:</span> Suspended") == 2  # head and facts
+
+
+def consent_lines(html: str) -> dict[str, str]:
+    """Exact claim path (as the consent page prints it) -> the label the learner reads next to it."""
+    lines = re.findall(r'<span class="claim-name">([^<]*)</span> <span class="claim-value">[^<]*</span> '
+                       r'<code class="claim-path" title="([^"]*)">([^<]*)</code>', html)
+    assert lines, html[:2000]
+    for _, title, text in lines:  # the title holds the path as sent, the text the same path compactly
+        assert text == path_text(json.loads(title.replace("&#34;", '"'))), (title, text)
+    return {text: label for label, _, text in lines}
+
+
+def test_consent_names_claims_in_words_and_still_shows_each_path(browser: Callable[[], TestClient],
+                                                                 issuer: TinyIssuer, verifier: TinyVerifier) -> None:
+    client = browser()
+    register(client, "ada.lovelace")
+    accept(client, issuer.offer())
+    # SD-JWT VC: the type metadata's label in the learner's language, else the last part of the path in words.
+    request_uri, _ = verifier.request({"credentials": [{
+        "id": "micro", "format": "dc+sd-jwt", "meta": {"vct_values": [issuer.vct]},
+        "claims": [{"path": ["given_name"]}, {"path": ["grade"]}, {"path": ["achievement", "ects"]}]}]})
+    consent = submit(client, "/add", "/add", {"link": request_uri}).headers["location"]
+    lines = consent_lines(client.get(consent).text)
+    assert lines["given_name"] == GIVEN_NAME_LABEL and lines["grade"] == "Grade"
+    assert lines["achievement.ects"] == "ECTS" and lines["achievement.name"] == "Name"
+    assert lines["iat"] == "Issued at" and "status.status_list.idx" in lines
+    client.cookies.set("lang", "nl")
+    lines = consent_lines(client.get(consent).text)
+    assert lines["given_name"] == "Roepnaam" and lines["grade"] == "Cijfer" and lines["achievement.ects"] == "EC"
+    client.cookies.set("lang", "en")
+
+    # Open Badge: the wallet's own table of OB3 fields; what it does not know, the last part in words.
+    request_uri, _ = verifier.request({"credentials": [{
+        "id": "badge", "format": "jwt_vc_json",
+        "meta": {"type_values": [["https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential"]]},
+        "claims": [{"path": ["credentialSubject", "achievement", "name"]}]}]})
+    consent = submit(client, "/add", "/add", {"link": request_uri}).headers["location"]
+    page = client.get(consent).text
+    lines = consent_lines(page)
+    assert lines["credentialSubject.achievement.name"] == "Achievement"
+    assert lines["credentialSubject.achievement.description"] == "Description of the achievement"
+    assert lines["credentialSubject.achievement.criteria.narrative"] == "Criteria"
+    assert lines["credentialSubject.achievement.creditsAvailable"] == "Credits (ECTS)"
+    assert lines["credentialSubject.achievement.alignment[0].targetName"] == "Aligned to"
+    assert lines["issuer.name"] == "Issued by" and lines["validUntil"] == "Valid until"
+    assert lines["credentialSubject.achievement.alignment[0].type[0]"] == "Type #1"  # not in the table
+    assert "credentialSubject.achievement.name</code>" in page and "Learner › Achievement › Name" not in page
+    client.cookies.set("lang", "nl")
+    lines = consent_lines(client.get(consent).text)
+    assert lines["credentialSubject.achievement.name"] == "Prestatie" and lines["issuer.name"] == "Uitgegeven door"
+
+
+def test_a_verifier_that_says_no_is_shown_in_words_and_never_as_shared(
+        browser: Callable[[], TestClient], issuer: TinyIssuer, verifier: TinyVerifier) -> None:
+    client = browser()
+    register(client, "ada.lovelace")
+    accept(client, issuer.offer("Microcredential_sd_jwt"))
+    query = {"credentials": [{"id": "micro", "format": "dc+sd-jwt", "meta": {"vct_values": [issuer.vct]},
+                              "claims": [{"path": ["grade"]}]}]}
+
+    def share(**request: Any) -> tuple[httpx.Response, Any]:
+        request_uri, transaction = verifier.request(query, **request)
+        consent = submit(client, "/add", "/add", {"link": request_uri}).headers["location"]
+        return submit(client, consent, consent + "/confirm"), transaction
+
+    verifier.refusal = (400, {"error": "invalid_request",
+                              "error_description": "presentation rejected: trusted_issuer"})
+    refused, transaction = share()
+    assert refused.status_code == 200 and len(transaction.posted) == 1  # sent, and answered with a no
+    text = refused.text
+    assert "<h1 id=\"refused-heading\">Not accepted by Tiny Employer</h1>" in text
+    assert "What you shared was not accepted by Tiny Employer." in text and "What Tiny Employer said:" in text
+    assert '<blockquote class="verifier-words"><p>presentation rejected: trusted_issuer</p></blockquote>' in text
+    assert "lists this as not accepted, not as shared" in text and "ask Tiny Employer what they need" in text
+    assert 'href="/add"' in text and 'href="/credentials"' in text and 'href="/history"' in text
+    for technical in ("502", "party_error", "verifier_refused", "HTTP 400", "invalid_request"):
+        assert technical not in text, technical
+
+    verifier.refusal = (400, {"error": "invalid_request", "error_description": "the presentation request has expired"})
+    expired, _ = share()
+    assert "The request has expired" in expired.text and "Ask Tiny Employer for a new QR code or link" in expired.text
+    assert "What Tiny Employer said:" in expired.text  # its own words are there too, apart
+    verifier.refusal = (400, {"error": "invalid_request",
+                              "error_description": "the presentation request has already been answered"})
+    client.cookies.set("lang", "nl")
+    answered, _ = share()
+    assert "Niet geaccepteerd door Tiny Employer" in answered.text and "Het verzoek is al beantwoord" in answered.text
+    client.cookies.set("lang", "en")
+    verifier.refusal = None
+    nobody = f"http://localhost:{free_port()}/response"  # nothing listens there
+    unreachable, transaction = share(response_uri=nobody)
+    assert unreachable.status_code == 502 and transaction.posted == []
+    assert "No answer from Tiny Employer" in unreachable.text and "got no answer from Tiny Employer" in unreachable.text
+    assert "not as shared" not in unreachable.text
+
+    history = client.get("/history").text
+    assert history.count(">Not accepted<") == 3 and history.count(">Not delivered<") == 1
+    assert ">Shared<" not in history
+    assert "What you shared was not accepted by Tiny Employer." in history and "The request has expired" in history
+
+    # The API answers the same refusals as protocol errors: 502, a precise code, and why.
+    token = client.post("/api/v1/token", json={"username": "ada.lovelace", "password": PASSWORD}).json()
+    bearer = {"Authorization": f"Bearer {token['access_token']}", "accept": "application/json"}
+    verifier.refusal = (400, {"error": "invalid_request", "error_description": "the presentation request has expired"})
+    for response_uri, code, why in ((None, "verifier_refused", "the request has expired"),
+                                    (nobody, "verifier_unreachable", "could not be reached")):
+        request_uri, _ = verifier.request(query, response_uri=response_uri)
+        pending = client.post("/api/v1/presentations", json={"request": request_uri}, headers=bearer).json()["id"]
+        answer = client.post(f"/api/v1/presentations/{pending}/confirm", json={}, headers=bearer)
+        assert answer.status_code == 502 and answer.json()["error"] == code, answer.text
+        assert why in answer.json()["error_description"]
+    outcomes = [r["outcome"] for r in client.get("/api/v1/presentations", headers=bearer).json()["data"]]
+    assert outcomes == ["failed", "refused", "failed", "refused", "refused", "refused"] and "sent" not in outcomes

@@ -57,6 +57,8 @@ FAMILY_NAME = "Quixotic-Hartwell"
 SD_ACHIEVEMENT = "Cryptography Foundations Zxq"
 OB3_ACHIEVEMENT = "Applied Lichenology Vqz"
 GRADE = "summa-cum-laude-9"
+#: The type metadata's label of `given_name` (the wallet's own catalog says "Given name").
+GIVEN_NAME_LABEL = "First name on record"
 
 
 def _error(status: int, error: str, description: str = "") -> JSONResponse:
@@ -125,7 +127,9 @@ class TinyIssuer:
         return metadata
 
     def type_metadata(self) -> dict[str, Any]:
-        claims = [{"path": ["achievement", "name"], "sd": "never"}, {"path": ["given_name"], "sd": "always"}]
+        claims = [{"path": ["achievement", "name"], "sd": "never"},
+                  {"path": ["given_name"], "sd": "always", "display": [{"locale": "en", "label": GIVEN_NAME_LABEL},
+                                                                      {"locale": "nl", "label": "Roepnaam"}]}]
         if self.fault == "sd_never_disclosable":
             claims.append({"path": ["grade"], "sd": "never"})
         return {"vct": self.vct, "name": "Microcredential",

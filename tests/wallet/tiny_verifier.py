@@ -5,6 +5,8 @@ them by reference (GET, or POST with `wallet_nonce`), takes `direct_post` and
 `direct_post.jwt` answers (decrypting with a per-request ECDH-ES key), checks every
 presentation with `vc.checks` (issuer signature, KB-JWT / VP JWT bound to its nonce and
 client id) and keeps exactly what was posted, so tests can see what the wallet disclosed.
+`refusal` makes it answer the next responses with an error instead (status, JSON body), as a
+verifier does that refuses a presentation or whose request expired or was answered already.
 """
 
 from __future__ import annotations
@@ -59,16 +61,18 @@ class TinyVerifier:
         self.fetcher = Fetcher(FetchPolicy(allow_http_loopback=True))
         self.resolve_key = VerificationKeyResolver(fetcher=self.fetcher)
         self.expired = False
+        #: When set: the response endpoint keeps what is posted and answers (status, JSON body) to it.
+        self.refusal: tuple[int, dict[str, Any]] | None = None
 
     def request(self, dcql_query: dict[str, Any], *, response_mode: str = "direct_post",
-                method: str | None = None) -> tuple[str, Transaction]:
+                method: str | None = None, response_uri: str | None = None) -> tuple[str, Transaction]:
         """A new presentation request; returns the `openid4vp://` URI and its transaction."""
         request_id = secrets.token_urlsafe(8)
         transaction = Transaction(nonce=secrets.token_urlsafe(16), state=secrets.token_urlsafe(12), claims={},
                                   enc_key=ECKey.generate_key("P-256"))
         transaction.claims = {
             "client_id": self.client_id, "response_type": "vp_token", "response_mode": response_mode,
-            "response_uri": f"{self.url}/response/{request_id}", "nonce": transaction.nonce,
+            "response_uri": response_uri or f"{self.url}/response/{request_id}", "nonce": transaction.nonce,
             "state": transaction.state, "dcql_query": dcql_query, "aud": "https://self-issued.me/v2",
             "client_metadata": {
                 "client_name": "Tiny Employer",
@@ -142,6 +146,8 @@ class TinyVerifier:
                 return JSONResponse({"error": "invalid_request"}, status_code=400)
             form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
             transaction.posted.append(form)
+            if self.refusal is not None:
+                return JSONResponse(self.refusal[1], status_code=self.refusal[0], headers={"Cache-Control": "no-store"})
             if "response" in form:
                 form = json.loads(jwe.decrypt_compact(form["response"], transaction.enc_key).plaintext)
             if form.get("state") != transaction.state:

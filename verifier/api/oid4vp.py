@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from schemas.oauth2 import InvalidRequest
@@ -24,7 +23,6 @@ from verifier.identity import did_document
 from verifier.models import as_utc, utcnow
 from verifier.requests import get_presentation_request, request_object
 from verifier.responses import handle_authorization_response
-from verifier.webhooks import deliver_webhook
 
 __all__ = ["router"]
 
@@ -116,17 +114,15 @@ async def response_endpoint(request: Request) -> JSONResponse:
     outcome = await asyncio.to_thread(handle_authorization_response, engine=state.engine, settings=state.settings,
                                       master_key=state.master_key, service=state.verification, form=form)
     presentation_verified(outcome.status)
-    background = None
-    if outcome.request.webhook_url:
-        background = BackgroundTask(deliver_webhook, state.engine, state.master_key, state.settings, outcome.request.id)
+    if outcome.request.webhook_url:  # stored as due with the answer; this worker's delivery loop posts it now
+        state.webhooks.wake()
     if outcome.rejection is not None:
         error = outcome.rejection
-        return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers(),
-                            background=background)
+        return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
     body: dict[str, Any] = {}
     if outcome.redirect_uri is not None:
         body["redirect_uri"] = outcome.redirect_uri
-    return JSONResponse(body, headers={"Cache-Control": "no-store"}, background=background)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/.well-known/did.json", response_class=Response,

@@ -1,4 +1,8 @@
-"""The verifier's own API for presentation requests: create, poll the result, QR codes."""
+"""The verifier's own API for presentation requests: create, list, poll the result, QR codes.
+
+Every route takes an API key (`Authorization: Bearer <key>`, see `verifier.api_keys`); a request belongs to
+the key that made it, and any other key gets 404 for it and does not see it listed.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +16,24 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 from schemas.oauth2 import InvalidRequest
 from servicekit.app import error_responses
 from servicekit.web.qr import qr_png, qr_svg
-from verifier.api.deps import IdentityDep, MasterKeyDep, SessionDep, SettingsDep
-from verifier.models import PresentationRequest, as_utc
+from verifier.api.deps import CallerDep, IdentityDep, MasterKeyDep, SessionDep, SettingsDep
+from verifier.models import PresentationRequest, as_utc, utcnow
 from verifier.presets import Preset, dcql_for_preset
 from verifier.requests import (
     NewRequest,
     authorization_request_uri,
     create_presentation_request,
-    get_presentation_request,
+    get_request_of_key,
+    list_requests_of_key,
     request_object_uri,
 )
-from verifier.results import presentation_result
+from verifier.results import presentation_result, status_now
 from verifier.settings import ClientIdPrefix, ResponseMode
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/presentation-requests", tags=["presentation requests"],
-                   responses=error_responses(404))
+                   responses=error_responses(401, 404))
 
 
 class CreatePresentationRequest(BaseModel):
@@ -81,9 +86,22 @@ class PresentationRequestCreated(BaseModel):
     webhook_secret: str | None = None
 
 
+class PresentationRequestListed(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    result_url: str
+
+
+class PresentationRequestList(BaseModel):
+    data: list[PresentationRequestListed]
+
+
 @router.post("", status_code=201, response_model=PresentationRequestCreated, response_model_exclude_none=True)
 def create(body: CreatePresentationRequest, session: SessionDep, settings: SettingsDep, identity: IdentityDep,
-           master_key: MasterKeyDep) -> PresentationRequestCreated:
+           master_key: MasterKeyDep, caller: CallerDep) -> PresentationRequestCreated:
     if body.preset is not None:
         dcql_query = dcql_for_preset(body.preset, achievement=body.achievement, claims=body.claims,
                                      vct_values=body.vct_values)
@@ -98,7 +116,7 @@ def create(body: CreatePresentationRequest, session: SessionDep, settings: Setti
                        response_mode=body.response_mode, trusted_issuers=body.trusted_issuers,
                        webhook_url=str(body.webhook_url) if body.webhook_url else None, webhook_secret=secret,
                        redirect_uri=redirect, same_device=body.same_device,
-                       request_uri_method=body.request_uri_method))
+                       request_uri_method=body.request_uri_method, api_key_id=caller.key_id))
     base = f"{settings.base_url}/api/presentation-requests/{request.id}"
     return PresentationRequestCreated(
         id=request.id,
@@ -115,11 +133,24 @@ def create(body: CreatePresentationRequest, session: SessionDep, settings: Setti
     )
 
 
-@router.get("/{request_id}")
-def result(request_id: str, session: SessionDep,
+@router.get("")
+def list_requests(session: SessionDep, settings: SettingsDep, caller: CallerDep,
+                  limit: int = Query(default=50, ge=1, le=500)) -> PresentationRequestList:
+    """The newest requests made with this API key (status only; the claims are in each result)."""
+    now = utcnow()
+    return PresentationRequestList(data=[PresentationRequestListed(
+        id=row.id, status=status_now(row, now), created_at=as_utc(row.created_at), expires_at=as_utc(row.expires_at),
+        answered_at=as_utc(row.answered_at) if row.answered_at else None,
+        result_url=f"{settings.base_url}/api/presentation-requests/{row.id}",
+    ) for row in list_requests_of_key(session, caller.key_id, limit=limit)])
+
+
+@router.get("/{request_id}", responses=error_responses(403))
+def result(request_id: str, session: SessionDep, caller: CallerDep,
            response_code: str | None = Query(default=None, max_length=128)) -> dict[str, Any]:
     """Poll: the status, and once answered the verdict, the named checks and the disclosed claims."""
-    return presentation_result(session, get_presentation_request(session, request_id), response_code=response_code)
+    return presentation_result(session, get_request_of_key(session, request_id, caller.key_id),
+                               response_code=response_code)
 
 
 def _qr_content(request: PresentationRequest, settings: SettingsDep, master_key: MasterKeyDep) -> str:
@@ -129,12 +160,14 @@ def _qr_content(request: PresentationRequest, settings: SettingsDep, master_key:
 
 
 @router.get("/{request_id}/qr.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-def qr_code_png(request_id: str, session: SessionDep, settings: SettingsDep, master_key: MasterKeyDep) -> Response:
-    content = _qr_content(get_presentation_request(session, request_id), settings, master_key)
+def qr_code_png(request_id: str, session: SessionDep, settings: SettingsDep, master_key: MasterKeyDep,
+                caller: CallerDep) -> Response:
+    content = _qr_content(get_request_of_key(session, request_id, caller.key_id), settings, master_key)
     return Response(qr_png(content), media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{request_id}/qr.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
-def qr_code_svg(request_id: str, session: SessionDep, settings: SettingsDep, master_key: MasterKeyDep) -> Response:
-    content = _qr_content(get_presentation_request(session, request_id), settings, master_key)
+def qr_code_svg(request_id: str, session: SessionDep, settings: SettingsDep, master_key: MasterKeyDep,
+                caller: CallerDep) -> Response:
+    content = _qr_content(get_request_of_key(session, request_id, caller.key_id), settings, master_key)
     return Response(qr_svg(content), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

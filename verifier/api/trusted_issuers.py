@@ -1,4 +1,8 @@
-"""The verifier-wide trusted-issuer list (DIDs or issuer URLs); a request may bring its own instead."""
+"""The verifier-wide trusted-issuer list (DIDs or issuer URLs); a request may bring its own instead.
+
+Any API key reads the list; only admin keys change it, since it decides what every request without a
+list of its own accepts.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,12 @@ from sqlmodel import select
 from schemas.oauth2 import InvalidRequest, NotFound
 from servicekit.app import error_responses
 from servicekit.database import RowId
-from verifier.api.deps import SessionDep, SettingsDep
+from verifier.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep
 from verifier.models import TrustedIssuer, as_utc, utcnow
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/trusted-issuers", tags=["trusted issuers"])
+router = APIRouter(prefix="/api/trusted-issuers", tags=["trusted issuers"], responses=error_responses(401))
 
 
 class TrustedIssuerCreate(BaseModel):
@@ -40,14 +44,14 @@ def _public(row: TrustedIssuer) -> TrustedIssuerPublic:
 
 
 @router.get("")
-def list_trusted_issuers(session: SessionDep, settings: SettingsDep) -> dict[str, object]:
+def list_trusted_issuers(session: SessionDep, settings: SettingsDep, _caller: CallerDep) -> dict[str, object]:
     rows = session.exec(select(TrustedIssuer).order_by(TrustedIssuer.identifier)).all()  # type: ignore[arg-type]
     return {"data": [_public(r) for r in rows], "configured": settings.trusted_issuers,
             "trust_any_issuer": settings.trust_any_issuer}
 
 
-@router.post("", status_code=201)
-def add_trusted_issuer(body: TrustedIssuerCreate, session: SessionDep) -> TrustedIssuerPublic:
+@router.post("", status_code=201, responses=error_responses(403))
+def add_trusted_issuer(body: TrustedIssuerCreate, session: SessionDep, _admin: AdminDep) -> TrustedIssuerPublic:
     row = TrustedIssuer(identifier=body.identifier, name=body.name, created_at=utcnow())
     session.add(row)
     try:
@@ -59,8 +63,8 @@ def add_trusted_issuer(body: TrustedIssuerCreate, session: SessionDep) -> Truste
     return _public(row)
 
 
-@router.delete("/{issuer_id}", status_code=204, responses=error_responses(404))
-def remove_trusted_issuer(issuer_id: RowId, session: SessionDep) -> Response:
+@router.delete("/{issuer_id}", status_code=204, responses=error_responses(403, 404))
+def remove_trusted_issuer(issuer_id: RowId, session: SessionDep, _admin: AdminDep) -> Response:
     row = session.get(TrustedIssuer, issuer_id)
     if row is None:
         raise NotFound("no such trusted issuer")

@@ -29,7 +29,8 @@ def login(body: Login, session: SessionDep, master_key: MasterKeyDep, username_i
     """Log in; after repeated failures for the account or the client address, 429 with `Retry-After`."""
     learner = throttled_authenticate(session=session, master_key=master_key, username_index=username_index,
                                      username=body.username, password=body.password,
-                                     address=request.client.host if request.client else None)
+                                     address=request.client.host if request.client else None,
+                                     settings=settings)
     token = issue_token(session=session, learner_id=learner.id, kind=API_TOKEN,
                         ttl=timedelta(seconds=settings.token_ttl_seconds))
     response.headers["Cache-Control"] = "no-store"

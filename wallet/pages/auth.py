@@ -61,7 +61,8 @@ def login(request: Request, pages: PagesDep, session: SessionDep, master_key: Ma
     try:
         learner = throttled_authenticate(session=session, master_key=master_key, username_index=username_index,
                                          username=username, password=password,
-                                         address=request.client.host if request.client else None)
+                                         address=request.client.host if request.client else None,
+                                         settings=settings)
     except InvalidGrant:
         return _login_page(request, pages, settings, next_path=next, username=username, status_code=400,
                            errors={"username": pages.t(request, "login.wrong")})

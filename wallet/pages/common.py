@@ -133,6 +133,25 @@ def _words(key: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _path_matches(pattern: Sequence[Any], path: Sequence[Any]) -> bool:
+    """A metadata claim path (`None` for every array element) against a concrete claim path."""
+    return len(pattern) == len(path) and all(
+        p == q or (p is None and isinstance(q, int)) for p, q in zip(pattern, path, strict=True))
+
+
+def _generic_path(path: Sequence[Any]) -> str:
+    """`credentialSubject.result.*.value`: a claim path with its array indices as `*` (catalog ids)."""
+    return ".".join("*" if isinstance(part, int) else str(part) for part in path)
+
+
+def path_text(path: Sequence[Any]) -> str:
+    """`credentialSubject.result[0].value`: the exact claim path, compact, for the consent page."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
 def add_template_helpers(pages: Pages) -> None:
     """Filters the wallet's templates use: dates, numbers, claim names and values in the page's language."""
     catalog = pages.catalog
@@ -161,6 +180,37 @@ def add_template_helpers(pages: Pages) -> None:
             else:
                 parts.append(known(language, f"claim.{part}") or _words(str(part)))
         return " › ".join(parts) or "·"
+
+    def leaf_label(path: Sequence[Any], language: str) -> str:
+        """The last named part of a path in words, with the element number of trailing indices."""
+        named = [p for p in path if not isinstance(p, int)]
+        if not named:
+            return claim_label(path, language)
+        numbers: list[str] = []
+        for part in reversed(path):
+            if not isinstance(part, int):
+                break
+            numbers.insert(0, f"#{part + 1}")
+        last = str(named[-1])
+        return " ".join([known(language, f"claim.{last}") or _words(last), *numbers])
+
+    def claim_title(path: Sequence[Any], labels: Sequence[Any], credential_format: str, language: str) -> str:
+        """What a consent page calls a claim: its label in the credential's own metadata (SD-JWT VC
+        Type Metadata, the issuer's claims descriptions) in the learner's language; for an Open
+        Badge the wallet's own table (`ob3.<path>`); a labelled parent with the rest; else the last
+        part of the path in words. The exact path is always shown next to it."""
+        own = [entry for entry in labels if _path_matches(entry["path"], path)]
+        fitting = [entry["label"] for entry in own if entry.get("in_language")]
+        badge = known(language, f"ob3.{_generic_path(path)}") if credential_format == "jwt_vc_json" else None
+        for found in (badge, *fitting, *(entry["label"] for entry in own)):
+            if found:
+                return str(found)
+        for cut in range(len(path) - 1, 0, -1):
+            parent = [entry for entry in labels if _path_matches(entry["path"], path[:cut])]
+            if parent:
+                best = next((e for e in parent if e.get("in_language")), parent[0])
+                return f"{best['label']} › {claim_label(path[cut:], language)}"
+        return leaf_label(path, language)
 
     def claim_value(value: Any, language: str, path: Sequence[Any] = ()) -> str:
         if path and path[-1] in _EPOCH_CLAIMS and isinstance(value, int | float) and not isinstance(value, bool):
@@ -201,5 +251,6 @@ def add_template_helpers(pages: Pages) -> None:
     pages.environment.tests["is_technical"] = is_technical
     pages.environment.filters.update(wallet_date=date, wallet_number=number, claim_label=claim_label,
                                      claim_value=claim_value)
-    pages.environment.globals.update(shown_claims=shown_claims, image_src=image_src,
+    pages.environment.globals.update(shown_claims=shown_claims, image_src=image_src, claim_title=claim_title,
+                                     claim_path_text=path_text,
                                      claim_path_value=lambda path: json.dumps(list(path)))

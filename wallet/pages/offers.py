@@ -19,7 +19,9 @@ from schemas.oid4vp import OPENID4VP_SCHEME
 from servicekit.web import CsrfProtected, Pages, PagesDep
 from wallet.accounts import LearnerContext
 from wallet.api.deps import ServicesDep, SessionDep
+from wallet.errors import VerifierRefused, VerifierUnreachable
 from wallet.pages.common import PageLearner, render
+from wallet.pages.presentations import link_host, refusal_page
 from wallet.presenting import prepare_presentation
 from wallet.qr import read_qr_code
 from wallet.receiving import accept_offer, decline_offer, describe_offer, resolve_offer
@@ -56,7 +58,10 @@ def _open(request: Request, pages: Pages, session: SessionDep, learner: LearnerC
     """Resolve an offer (to the offer page) or a presentation request (to the consent page)."""
     try:
         if is_presentation_request(link):
-            consent = prepare_presentation(session=session, learner=learner, services=services, request_uri=link)
+            try:
+                consent = prepare_presentation(session=session, learner=learner, services=services, request_uri=link)
+            except (VerifierRefused, VerifierUnreachable) as exc:  # the request is over: say so in words
+                return refusal_page(request, pages, learner, exc, stage="open", verifier=link_host(link))
             return pages.redirect(request, f"/presentations/{consent['id']}")
         offer = resolve_offer(session=session, learner=learner, services=services, link=link)
     except ProtocolError as exc:

@@ -3,38 +3,72 @@
 Links that open the wallet directly land here too: `/present?client_id=...&request_uri=...` takes
 the parameters of an `openid4vp://` link (OpenID4VP 1.0 §5), so a verifier's QR code or its
 same-device link can point at this wallet's own address.
+
+When the verifier says no (its request expired or was answered, it refused the presentation) or
+does not answer, the learner gets `refused.html`: what happened in words, the verifier's own
+words apart, and where to go next; not an error page. The API answers the same with a 502.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from schemas.oauth2 import InvalidRequest, ProtocolError
 from schemas.oid4vp import OPENID4VP_SCHEME
-from servicekit.web import CsrfProtected, PagesDep
+from servicekit.web import CsrfProtected, Pages, PagesDep
+from wallet.accounts import LearnerContext
 from wallet.api.deps import ServicesDep, SessionDep
+from wallet.errors import VerifierRefused, VerifierUnreachable
 from wallet.history import list_history
 from wallet.pages.common import PageLearner, render
 from wallet.presenting import confirm_presentation, decline_presentation, describe_presentation, prepare_presentation
+from wallet.refusals import Stage
 
-__all__ = ["router"]
+__all__ = ["refusal_page", "router"]
 
 router = APIRouter(dependencies=[CsrfProtected], include_in_schema=False)
 HISTORY_SIZE = 200
 _MAX_PATH = 32
 
 
+def link_host(link: str) -> str | None:
+    """The host a presentation request link fetches its request from (who the learner is dealing with)."""
+    for uri in parse_qs(urlsplit(link.strip()).query).get("request_uri", [])[:1]:
+        return urlsplit(uri).hostname
+    return None
+
+
+def refusal_page(request: Request, pages: Pages, learner: LearnerContext, exc: VerifierRefused | VerifierUnreachable,
+                 *, stage: Stage, verifier: str | None) -> Response:
+    """The verifier said no (`VerifierRefused`, shown with 200: its answer is the news) or did not
+    answer (`VerifierUnreachable`, 502), in words, with the way on."""
+    reason = exc.reason if isinstance(exc, VerifierRefused) else "unreachable"
+    who = verifier or pages.t(request, "refused.the_verifier")
+    if reason == "unreachable":
+        title, next_step = "refused.title_unreachable", "later"
+    else:
+        title = "refused.title_open" if stage == "open" else "refused.title"
+        next_step = "ask" if reason == "refused" else "new_request"
+    return render(pages, request, "refused.html", title, title_params={"verifier": who}, learner=learner,
+                  status_code=200 if isinstance(exc, VerifierRefused) else exc.status_code, stage=stage,
+                  reason="refused_open" if (reason, stage) == ("refused", "open") else reason, next_step=next_step,
+                  verifier=who, words=exc.verifier_words if isinstance(exc, VerifierRefused) else None)
+
+
 @router.get("/present")
 def open_request(request: Request, pages: PagesDep, session: SessionDep, services: ServicesDep,
                  learner: PageLearner) -> Response:
     """An `openid4vp://` link's parameters, opened in this wallet."""
+    link = f"{OPENID4VP_SCHEME}?{request.url.query}"
     try:
-        consent = prepare_presentation(session=session, learner=learner, services=services,
-                                       request_uri=f"{OPENID4VP_SCHEME}?{request.url.query}")
+        consent = prepare_presentation(session=session, learner=learner, services=services, request_uri=link)
+    except (VerifierRefused, VerifierUnreachable) as exc:
+        return refusal_page(request, pages, learner, exc, stage="open", verifier=link_host(link))
     except ProtocolError as exc:
         return pages.error_page(request, exc.status_code, "consent.failed_title",
                                 message=pages.t(request, "add.failed", reason=exc.description or exc.error))
@@ -86,6 +120,10 @@ async def confirm(request: Request, presentation_id: str, pages: PagesDep, sessi
         result = confirm_presentation(session=session, learner=learner, services=services,
                                       pending_id=presentation_id, credentials=credentials,
                                       disclose_by_credential=ticked)
+    except (VerifierRefused, VerifierUnreachable) as exc:
+        verifier = consent["verifier"]
+        return refusal_page(request, pages, learner, exc, stage="send",
+                            verifier=verifier["name"] or verifier["response_host"])
     except ProtocolError as exc:
         return pages.error_page(request, exc.status_code, "consent.failed_title",
                                 message=pages.t(request, "consent.failed", reason=exc.description or exc.error))
