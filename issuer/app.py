@@ -26,7 +26,8 @@ log = logging.getLogger("issuer")
 
 def create_app(settings: IssuerSettings | None = None) -> FastAPI:
     settings = settings or IssuerSettings()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
     upgrade_database(engine, MIGRATIONS)
     app = FastAPI(title="eduwallet issuer", version="0.1.0")
     app.state.settings = settings

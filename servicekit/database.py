@@ -28,7 +28,8 @@ RowId = Annotated[int, annotated_types.Ge(1), annotated_types.Le(2_147_483_647)]
 Offset = Annotated[int, annotated_types.Ge(0), annotated_types.Le(2_147_483_647)]
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    """The service's engine. `pool_size` / `max_overflow`: each PostgreSQL connection pool (per worker process)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -54,7 +55,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

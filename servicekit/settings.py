@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import SecretStr, computed_field
+from pydantic import Field, SecretStr, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ServiceSettings"]
@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     public_url: str | None = None
     var_dir: Path = Path("var")
     database_url: str | None = None
+    #: PostgreSQL: connections each worker process keeps open, and how many more it may open under load.
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=20, ge=0, le=500)
     #: base64url of 32 random bytes; generated into `var_dir` on first start when unset.
     master_key: SecretStr | None = None
     #: Development: allow plain http to loopback hosts (the issuer's did:web, metadata, status lists).

@@ -35,7 +35,8 @@ RETENTION_SWEEP_SECONDS = 3600
 
 def create_app(settings: VerifierSettings | None = None) -> FastAPI:
     settings = settings or VerifierSettings()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
     upgrade_database(engine, MIGRATIONS)
     master_key = load_master_key(settings)
     service = VerificationService(settings)

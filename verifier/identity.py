@@ -50,9 +50,9 @@ class SigningIdentity:
         return x509_hash(self.chain[0])
 
     @property
-    def dns_name(self) -> str | None:
-        names = dns_names(self.chain[0])
-        return names[0] if names else None
+    def dns_names(self) -> list[str]:
+        """The leaf's DNS subjectAltNames (what `x509_san_dns:` may name)."""
+        return dns_names(self.chain[0])
 
     @property
     def kid(self) -> str:

@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -109,9 +110,15 @@ def _client_id(prefix: ClientIdPrefix, identity: SigningIdentity, settings: Veri
     if prefix == "x509_hash":
         return f"x509_hash:{identity.x509_hash}"
     if prefix == "x509_san_dns":
-        if identity.dns_name is None:
+        # §5.9.3: unless a wallet trusts the certificate otherwise, the response URI must be on the host the
+        # client identifier names; so only the DNS name of our own public URL will do.
+        host = urlsplit(settings.base_url).hostname
+        if not identity.dns_names:
             raise InvalidRequest("x509_san_dns needs a certificate with a DNS name; none is configured")
-        return f"x509_san_dns:{identity.dns_name}"
+        if host not in identity.dns_names:
+            raise InvalidRequest(f"x509_san_dns: the certificate names {', '.join(identity.dns_names)}, but responses "
+                                 f"go to {host}; configure a certificate for that host")
+        return f"x509_san_dns:{host}"
     if prefix == "decentralized_identifier":
         return f"decentralized_identifier:{identity.did}"
     if prefix == "redirect_uri":

@@ -27,7 +27,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: WalletSettings | None = None, *, fetcher: Fetcher | None = None) -> FastAPI:
     """The wallet app. `fetcher` replaces the network for outbound requests (tests)."""
     settings = settings or WalletSettings()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
     upgrade_database(engine, MIGRATIONS)
     master_key = load_master_key(settings)
     with Session(engine) as session:

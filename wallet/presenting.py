@@ -295,9 +295,10 @@ def confirm_presentation(*, session: Session, learner: LearnerContext, services:
             vp_token.setdefault(query_id, []).append(
                 _present(session, learner, credential, paths, request, resolved.client.client_id, now))
             disclosed, always = _shared_claims(credential, paths)
-            shared.append({"query_id": query_id, "credential_id": credential_id,
+            shared.append({"query_id": query_id, "credential_id": credential_id, "format": credential.format,
                            "name": card(credential.summary, locale=learner.locale, status="valid")["name"],
-                           "disclosed": [d["path"] for d in disclosed], "always_shared": [a["path"] for a in always]})
+                           "disclosed": [d["path"] for d in disclosed], "always_shared": [a["path"] for a in always],
+                           "claim_display": credential.summary.get("claim_display") or []})
             used.append(credential_id)
     if not drop_pending(session=session, learner=learner, pending_id=pending_id):
         raise NotFound("no such presentation request, or it was already answered")

@@ -169,7 +169,7 @@ def test_receive_look_present_with_one_claim_left_out(page: Page, parties: Parti
     assert entry.get_by_role("heading", name="Tiny Employer").is_visible()
     assert entry.get_by_text("Shared", exact=True).is_visible()
     chosen = entry.get_by_text(re.compile("^Chosen: ")).inner_text().removeprefix("Chosen: ")
-    assert sorted(chosen.split(", ")) == ["Family name", "Given name"]
+    assert sorted(chosen.split(", ")) == ["Family name", GIVEN_NAME_LABEL]  # the type metadata's label
     screenshot(page, "history")
 
     # Dutch, and the choice sticks.
@@ -178,7 +178,7 @@ def test_receive_look_present_with_one_claim_left_out(page: Page, parties: Parti
     assert page.locator("html").get_attribute("lang") == "nl"
     assert page.get_by_role("heading", level=1).inner_text() == "Gedeeld"
     chosen = page.locator(".entry").first.get_by_text(re.compile("^Gekozen: ")).inner_text().removeprefix("Gekozen: ")
-    assert sorted(chosen.split(", ")) == ["Achternaam", "Voornaam"]
+    assert sorted(chosen.split(", ")) == ["Achternaam", "Roepnaam"]  # the type metadata's label in Dutch
     page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Mijn credentials").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Mijn credentials"
     assert [" ".join(t.split()) for t in page.locator(".cards .card-status").all_inner_texts()] == ["Status: Geldig"] * 2

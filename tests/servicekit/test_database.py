@@ -104,3 +104,15 @@ def test_workers_starting_together_agree_on_one_master_key(tmp_path: Path) -> No
     sealed = keys[0].seal(b"one key", "aad")
     assert all(key.open(sealed, "aad") == b"one key" for key in keys)
     assert [p.name for p in tmp_path.iterdir()] == ["issuer-master.key"]
+
+
+def test_postgresql_pool_size_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDUWALLET_ISSUER_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("EDUWALLET_ISSUER_DB_MAX_OVERFLOW", "0")
+    settings = IssuerSettings()
+    engine = make_engine("postgresql://user:secret@127.0.0.1:1/none", pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)  # no connection is made here
+    assert (engine.pool.size(), engine.pool._max_overflow) == (3, 0)  # type: ignore[attr-defined]
+    monkeypatch.setenv("EDUWALLET_ISSUER_DB_POOL_SIZE", "0")
+    with pytest.raises(ValueError, match="db_pool_size"):
+        IssuerSettings()

@@ -73,7 +73,7 @@ def test_identity_is_made_once_and_reused(verifier: Verifier) -> None:
     again = load_identity(verifier.engine, verifier.master_key, verifier.settings)
     assert again.x509_hash == verifier.identity.x509_hash
     assert again.signer.public_jwk == verifier.identity.signer.public_jwk
-    assert verifier.identity.dns_name == "localhost"
+    assert verifier.identity.dns_names == ["localhost"]
     assert verifier.identity.did == "did:web:localhost%3A8003"
 
 
@@ -138,6 +138,20 @@ def test_x509_san_dns_needs_a_dns_name(verifier: Verifier, tmp_path: Path) -> No
     upgrade_database(engine, MIGRATIONS)
     identity = load_identity(engine, verifier.master_key, settings)
     with Session(engine) as session, pytest.raises(InvalidRequest, match="DNS name"):
+        create_presentation_request(session=session, settings=settings, identity=identity,
+                                    master_key=verifier.master_key,
+                                    new=NewRequest(dcql_query=dcql_for_preset("ob3"), client_id_prefix="x509_san_dns"))
+
+
+def test_x509_san_dns_names_the_host_the_responses_go_to(verifier: Verifier, tmp_path: Path) -> None:
+    """§5.9.3: a wallet refuses a response URI on another host than the client identifier names."""
+    settings = VerifierSettings(var_dir=tmp_path / "elsewhere", certificate_dns_name="verifier.example.com",
+                                public_url="https://verify.example.org")
+    engine = make_engine(settings.db_url)
+    upgrade_database(engine, MIGRATIONS)
+    identity = load_identity(engine, verifier.master_key, settings)
+    assert identity.dns_names == ["verifier.example.com"]
+    with Session(engine) as session, pytest.raises(InvalidRequest, match="verify.example.org"):
         create_presentation_request(session=session, settings=settings, identity=identity,
                                     master_key=verifier.master_key,
                                     new=NewRequest(dcql_query=dcql_for_preset("ob3"), client_id_prefix="x509_san_dns"))

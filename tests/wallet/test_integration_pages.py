@@ -138,7 +138,10 @@ def test_consent_labels_come_from_type_metadata_and_the_ob3_table(parties: Parti
     shown = labels(browser.get(consent).text)
     assert shown["achievement.name"] == "Prestatie" and shown["issuing_institution.name"] == "Uitgegeven door › Naam"
     browser.cookies.set("lang", "en")
-    assert submit(browser, consent, consent + "/decline").status_code == 303
+    assert submit(browser, consent, consent + "/confirm").status_code == 200
+    # The history names what was shared with the same labels as the consent page did.
+    chosen = re.findall(r"<p>Chosen: ([^<]*)</p>", browser.get("/history").text)
+    assert chosen == ["E-mail"], chosen  # the fallback would say "Email"; the achievement is always shared
 
     institution = INSTITUTIONS[0]
     did, badge = parties.awarded[institution]

@@ -9,7 +9,7 @@ take `PageLearner`; without a live session the browser goes to the login page an
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from schemas.oauth2 import InvalidToken
 from servicekit.web import Pages, PagesDep
 from wallet.accounts import PAGE_SESSION, LearnerContext, issue_token, resolve_token, revoke_token
 from wallet.api.deps import MasterKeyDep, SessionDep
+from wallet.rendering import claim_labels
 from wallet.settings import WalletSettings
 
 __all__ = [
@@ -212,6 +213,10 @@ def add_template_helpers(pages: Pages) -> None:
                 return f"{best['label']} › {claim_label(path[cut:], language)}"
         return leaf_label(path, language)
 
+    def shared_claim_title(path: Sequence[Any], shared: Mapping[str, Any], language: str) -> str:
+        """`claim_title` for a history or "sent" entry (it keeps the credential's `claim_display`, all languages)."""
+        return claim_title(path, claim_labels(shared, language), str(shared.get("format") or ""), language)
+
     def claim_value(value: Any, language: str, path: Sequence[Any] = ()) -> str:
         if path and path[-1] in _EPOCH_CLAIMS and isinstance(value, int | float) and not isinstance(value, bool):
             return date(datetime.fromtimestamp(value, UTC), language, with_time=True)
@@ -252,5 +257,6 @@ def add_template_helpers(pages: Pages) -> None:
     pages.environment.filters.update(wallet_date=date, wallet_number=number, claim_label=claim_label,
                                      claim_value=claim_value)
     pages.environment.globals.update(shown_claims=shown_claims, image_src=image_src, claim_title=claim_title,
+                                     shared_claim_title=shared_claim_title,
                                      claim_path_text=path_text,
                                      claim_path_value=lambda path: json.dumps(list(path)))
