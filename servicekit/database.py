@@ -16,7 +16,7 @@ import annotated_types
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 __all__ = ["Offset", "RowId", "make_engine", "session_scope", "upgrade_database"]
@@ -31,10 +31,15 @@ Offset = Annotated[int, annotated_types.Ge(0), annotated_types.Le(2_147_483_647)
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """The service's engine. `pool_size` / `max_overflow`: each PostgreSQL connection pool (per worker process)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = make_url(url).database
+        in_memory = not path or path == ":memory:"  # one connection per thread anyway (SingletonThreadPool)
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # One connection per process: SQLite lets one transaction write at a time anyway (every transaction
+        # here takes the write lock at BEGIN), and threads of one process then queue on the pool's lock instead
+        # of SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries while the CPU idles.
+        pool: dict[str, Any] = {} if in_memory else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -46,7 +46,7 @@ from sqlmodel import Session
 from vc.errors import FetchError
 from vc.fetch import Fetcher, FetchPolicy
 from vc.keys import MasterKey
-from verifier.models import PresentationRequest, utcnow
+from verifier.models import PresentationRequest, as_utc, utcnow
 from verifier.requests import webhook_secret
 from verifier.results import presentation_result
 from verifier.settings import VerifierSettings
@@ -62,6 +62,7 @@ __all__ = [
     "schedule_webhook",
     "sign_webhook",
     "verify_webhook_signature",
+    "webhook_state",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,19 @@ def verify_webhook_signature(secret: bytes, body: bytes, header: str, *, max_age
         return False
     expected = sign_webhook(secret, body, timestamp).split("v1=", 1)[1]
     return hmac.compare_digest(expected, parts["v1"])
+
+
+def webhook_state(request: PresentationRequest) -> dict[str, Any] | None:
+    """How the request's webhook stands, for its owner's poll (never in the webhook body itself):
+    `pending` (not answered yet, or owed), `delivered` or `failed` (given up), with the attempts so far."""
+    if request.webhook_url is None:
+        return None
+    state: dict[str, Any] = {"status": "pending", "attempts": request.webhook_attempts}
+    if request.webhook_delivered_at is not None:
+        state.update(status="delivered", delivered_at=as_utc(request.webhook_delivered_at).isoformat())
+    elif request.webhook_failed_at is not None:
+        state.update(status="failed", failed_at=as_utc(request.webhook_failed_at).isoformat())
+    return state
 
 
 def lease_seconds(settings: VerifierSettings) -> float:

@@ -140,6 +140,14 @@ def declined_request(base_url: str, var_dir: Path, webhook_url: str) -> dict[str
     return created
 
 
+def polled_webhook(base_url: str, var_dir: Path, request_id: str) -> dict[str, Any]:
+    """The `webhook` part of the owner's poll answer."""
+    response = httpx.get(f"{base_url}/api/presentation-requests/{request_id}", headers=api_headers(var_dir),  # noqa: TID251
+                         timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["webhook"]  # type: ignore[no-any-return]
+
+
 def webhook_row(database_url: str, request_id: str) -> dict[str, Any]:
     with database(database_url) as db:
         [row] = rows(db, "SELECT webhook_attempts, webhook_due_at, webhook_leased_until, webhook_lease, "
@@ -166,16 +174,21 @@ def test_delivery_arrives_once_when_the_receiver_comes_up_late(tmp_path: Path, r
         pending = webhook_row(verifier.database_url, created["id"])
         assert pending["webhook_delivered_at"] is None and pending["webhook_failed_at"] is None
         assert pending["webhook_due_at"] is not None
+        polled = polled_webhook(verifier.url, verifier.var_dir, created["id"])
+        assert polled["status"] == "pending" and polled["attempts"] >= 3
         receiver.start()
         wait_for(lambda: bool(receiver.posts), "the delivery")
         time.sleep(1.5)  # more than a poll and a back-off: a second post would have come by now
         row = webhook_row(verifier.database_url, created["id"])
+        polled = polled_webhook(verifier.url, verifier.var_dir, created["id"])
+    assert polled["status"] == "delivered" and polled["attempts"] == row["webhook_attempts"]
     [(body, signature)] = receiver.posts
     assert verify_webhook_signature(created["webhook_secret"].encode(), body, signature)
     assert not verify_webhook_signature(b"another secret of the same size!", body, signature)
     assert not verify_webhook_signature(created["webhook_secret"].encode(), body + b" ", signature)
     payload = json.loads(body)
     assert payload["id"] == created["id"] and payload["status"] == "verified"
+    assert "webhook" not in payload  # its delivery state is for the owner's poll only
     assert payload["claims"]["credential"]["grade"] == "8.5"
     assert row["webhook_delivered_at"] is not None and row["webhook_attempts"] >= 4
     assert row["webhook_due_at"] is None and row["webhook_lease"] is None and row["webhook_failed_at"] is None
@@ -233,10 +246,12 @@ def test_delivery_is_given_up_after_webhook_attempts(tmp_path: Path) -> None:
                      "the delivery to be given up")
             time.sleep(1.5)  # ten polls: none may try again
             row = webhook_row(verifier.database_url, created["id"])
+            polled = polled_webhook(verifier.url, verifier.var_dir, created["id"])
     finally:
         receiver.stop()
     assert receiver.ids() == Counter({created["id"]: 3})
     assert row["webhook_attempts"] == 3 and row["webhook_due_at"] is None and row["webhook_delivered_at"] is None
+    assert polled["status"] == "failed" and polled["attempts"] == 3 and "failed_at" in polled
 
 
 # -- the claim and its lease, on the database ------------------------------------------------------------

@@ -29,6 +29,7 @@ from verifier.requests import (
 )
 from verifier.results import presentation_result, status_now
 from verifier.settings import ClientIdPrefix, ResponseMode
+from verifier.webhooks import webhook_state
 
 __all__ = ["router"]
 
@@ -148,9 +149,12 @@ def list_requests(session: SessionDep, settings: SettingsDep, caller: CallerDep,
 @router.get("/{request_id}", responses=error_responses(403))
 def result(request_id: str, session: SessionDep, caller: CallerDep,
            response_code: str | None = Query(default=None, max_length=128)) -> dict[str, Any]:
-    """Poll: the status, and once answered the verdict, the named checks and the disclosed claims."""
-    return presentation_result(session, get_request_of_key(session, request_id, caller.key_id),
-                               response_code=response_code)
+    """Poll: the status, and once answered the verdict, the named checks and the disclosed claims; with a
+    webhook, how its delivery stands (`webhook`: pending, delivered or failed, and the attempts)."""
+    request = get_request_of_key(session, request_id, caller.key_id)
+    body = presentation_result(session, request, response_code=response_code)
+    webhook = webhook_state(request)
+    return body if webhook is None else {**body, "webhook": webhook}
 
 
 def _qr_content(request: PresentationRequest, settings: SettingsDep, master_key: MasterKeyDep) -> str:
