@@ -179,30 +179,21 @@ def _find_or_create(client: Any, list_path: str, create_path: str, body: dict[st
     return issuer_cli._call(client, "POST", create_path, body), True
 
 
-def _issuer_token(var_dir: Path) -> str:
-    if os.environ.get("EDUWALLET_ISSUER_TOKEN"):
-        return os.environ["EDUWALLET_ISSUER_TOKEN"]
-    path = var_dir / issuer_cli.TOKEN_FILE
+def _api_token(var_dir: Path, *, service: str, file_name: str) -> str:
+    """A service's API token: `EDUWALLET_<SERVICE>_TOKEN`, else the development one it wrote into `var_dir`."""
+    variable = f"EDUWALLET_{service.upper()}_TOKEN"
+    if os.environ.get(variable):
+        return os.environ[variable]
+    path = var_dir / file_name
     if not path.is_file():
-        raise DemoError("no_token", f"no issuer API token: {path} does not exist (the issuer writes it on its first "
-                                    "start with this var dir); pass --var-dir or set EDUWALLET_ISSUER_TOKEN")
-    return path.read_text().strip()
-
-
-def _verifier_token(var_dir: Path) -> str:
-    """The verifier's API key: `EDUWALLET_VERIFIER_TOKEN`, else the admin key it wrote into `var_dir`."""
-    if os.environ.get("EDUWALLET_VERIFIER_TOKEN"):
-        return os.environ["EDUWALLET_VERIFIER_TOKEN"]
-    path = var_dir / verifier_cli.KEY_FILE
-    if not path.is_file():
-        raise DemoError("no_token", f"no verifier API key: {path} does not exist (the verifier writes it on its "
-                                    "first start with this var dir); pass --var-dir or set EDUWALLET_VERIFIER_TOKEN")
+        raise DemoError("no_token", f"no {service} API token: {path} does not exist (the {service} writes it on its "
+                                    f"first start with this var dir); pass --var-dir or set {variable}")
     return path.read_text().strip()
 
 
 def _award(story: Story, urls: dict[str, str], var_dir: Path, credential_format: str) -> dict[str, Any]:
     with story.step("Issuer: the institution awards a badge"), \
-            issuer_cli._client(urls["issuer"], _issuer_token(var_dir)) as client:
+            issuer_cli._client(urls["issuer"], _api_token(var_dir, service="issuer", file_name=issuer_cli.TOKEN_FILE)) as client:
         institution, new = _find_or_create(client, "/admin/institutions", "/admin/institutions", INSTITUTION)
         story.document["institution"] = {"id": institution["id"], "name": institution["name"],
                                          "did": institution["did"], "created": new}
@@ -334,7 +325,7 @@ def run_demo(*, urls: dict[str, str], var_dir: Path, credential_format: str, as_
             wallet = wallet_cli.Wallet(urls["wallet"], WALLET_USER, WALLET_PASSWORD)
             credential = _receive(story, wallet)
             with story.step("Verifier: the employer asks for the badge"):
-                verifier_token = _verifier_token(var_dir)
+                verifier_token = _api_token(var_dir, service="verifier", file_name=verifier_cli.KEY_FILE)
                 body = _request_body(issued["badge"], credential_format, issued["trusted_issuer"])
                 request = verifier_cli._call(urls["verifier"], "POST", "/api/presentation-requests", json=body,
                                              as_json=as_json, token=verifier_token)

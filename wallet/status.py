@@ -34,6 +34,7 @@ __all__ = [
     "VALID",
     "StatusChecker",
     "date_status",
+    "parse_timestamp",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,11 @@ _TOKEN_STATUS = {0: VALID, 1: REVOKED, 2: SUSPENDED}
 DEFAULT_TTL = timedelta(minutes=5)
 
 
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 date-time (a `Z` suffix allowed; UTC when it names no zone) or a datetime; None otherwise."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -59,7 +63,7 @@ def _parse(value: Any) -> datetime | None:
 def date_status(summary: Mapping[str, Any], now: datetime | None = None) -> str:
     """`expired` / `not_yet_valid` from the credential's dates, else `valid`."""
     now = now or datetime.now(UTC)
-    until, since = _parse(summary.get("valid_until")), _parse(summary.get("valid_from"))
+    until, since = parse_timestamp(summary.get("valid_until")), parse_timestamp(summary.get("valid_from"))
     if until is not None and until <= now:
         return EXPIRED
     if since is not None and since > now:

@@ -24,6 +24,7 @@ from wallet.accounts import PAGE_SESSION, LearnerContext, issue_token, resolve_t
 from wallet.api.deps import MasterKeyDep, SessionDep
 from wallet.rendering import claim_labels
 from wallet.settings import WalletSettings
+from wallet.status import parse_timestamp
 
 __all__ = [
     "LoginRequired",
@@ -114,18 +115,6 @@ def render(pages: Pages, request: Request, template: str, title_id: str, *, lear
 
 # -- values in words (template filters and globals) -----------------------------------------------
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _words(key: str) -> str:
     """`given_name` / `creditsAvailable` as "given name" / "credits available"."""
     spaced = "".join(f" {c.lower()}" if c.isupper() and i and not key[i - 1].isupper() else c
@@ -161,7 +150,7 @@ def add_template_helpers(pages: Pages) -> None:
         return catalog.messages.get(language, {}).get(message_id) or catalog.messages["en"].get(message_id)
 
     def date(value: Any, language: str, with_time: bool = False) -> str:
-        moment = _parse_time(value)
+        moment = parse_timestamp(value)
         if moment is None:
             return ""
         month = catalog.translate(language, f"date.month.{moment.month}")
