@@ -102,7 +102,7 @@ def running_service(name: str, tmp_path: Path, *, env: dict[str, str] | None = N
         drop_database(database_url)
 
 
-def _wait_ready(service: RunningService, timeout: float = 30.0) -> None:
+def _wait_ready(service: RunningService, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -17,7 +18,7 @@ from issuer.models import Award, BadgeClass
 from issuer.services.badges import load_badge_class
 from issuer.services.common import Conflict, get_or_404, secret_hash, unix_now
 from issuer.services.configurations import CONFIGURATION_FORMATS, DEFAULT_CONFIGURATION
-from issuer.services.offers import CreatedOffer, create_offer
+from issuer.services.offers import CreatedOffer, create_offer, create_offers
 from issuer.services.staff import Principal
 from issuer.settings import IssuerSettings
 from schemas.oauth2 import InvalidRequest, NotFound
@@ -117,37 +118,80 @@ def bulk_award(*, session: Session, principal: Principal, badge_class_id: int, d
     """Award one badge class to many learners; each row succeeds or fails on its own.
 
     A row's idempotency key is (badge class, e-mail), so running the same file again awards nobody twice.
+    Set-based: the rows are checked first, then the awards not made before go in with one INSERT that skips
+    a key another request took meanwhile (ON CONFLICT DO NOTHING), and their offers with one more; the
+    request commits once, so a crash leaves every row of it awarded or none.
     """
     badge = load_badge_class(session=session, principal=principal, badge_class_id=badge_class_id)
     if badge.archived:
         raise Conflict("the badge class is archived: it can no longer be awarded")
+    assert badge.id is not None
     now = unix_now(now)
-    results = []
-    for row in data.rows:
+    results: list[BulkAwardResult | str] = []  # a row's error, or its award's idempotency key
+    new_awards: dict[str, dict[str, Any]] = {}  # key → the award's columns, from the key's first row
+    first_rows: dict[str, int] = {}  # key → position of its first row
+    for position, row in enumerate(data.rows):
         try:
             email = row.email.strip().lower() if isinstance(row.email, str) else row.email
             award_data = AwardCreate(name=row.name, email=email, eduid=row.eduid or None, result=row.result or None,
                                      format=data.format, pin=data.pin,
                                      idempotency_key=f"bulk:{badge_class_id}:{email}")
+            _check_result(badge, award_data.result)
+            configuration_ids = _configuration_ids(award_data)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             results.append(BulkAwardResult(line=row.line, status="error", error=f"{where}: {first['msg']}"))
             continue
-        try:
-            with session.begin_nested():
-                award, offer = _award(session, badge, award_data, settings, now)
         except InvalidRequest as exc:
             results.append(BulkAwardResult(line=row.line, status="error", error=exc.description))
             continue
-        except IntegrityError:
-            results.append(BulkAwardResult(line=row.line, status="exists"))
-            continue
-        results.append(BulkAwardResult(line=row.line, status="created" if offer else "exists", award_id=award.id,
-                                       offer_uri=offer.offer_uri if offer else None,
-                                       tx_code=offer.tx_code if offer else None))
+        key = _key_hash(badge.institution_id, award_data.idempotency_key or "")
+        new_awards.setdefault(key, {
+            "badge_class_id": badge.id, "institution_id": badge.institution_id, "learner_name": award_data.name,
+            "learner_email": award_data.email, "eduid": award_data.eduid, "result_value": award_data.result,
+            "format": award_data.format, "credential_configuration_ids": configuration_ids,
+            "idempotency_key": key, "created_at": now})
+        first_rows.setdefault(key, position)
+        results.append(key)
+    award_ids = _existing_awards(session, list(new_awards))
+    for key in award_ids:
+        del new_awards[key]
+    created = _insert_awards(session, list(new_awards.values()))
+    offers = dict(zip(created, create_offers(session=session, award_ids=list(created.values()), settings=settings,
+                                             pin=data.pin, now=now), strict=True))
+    award_ids |= created | _existing_awards(session, [key for key in new_awards if key not in created])
     session.commit()
-    return results
+    answer = []
+    for position, (result, row) in enumerate(zip(results, data.rows, strict=True)):
+        if isinstance(result, BulkAwardResult):
+            answer.append(result)
+        elif result in offers and first_rows[result] == position:
+            offer = offers[result]
+            answer.append(BulkAwardResult(line=row.line, status="created", award_id=award_ids[result],
+                                          offer_uri=offer.offer_uri, tx_code=offer.tx_code))
+        else:  # made before, by an earlier row of this request, or by a concurrent request
+            answer.append(BulkAwardResult(line=row.line, status="exists", award_id=award_ids[result]))
+    return answer
+
+
+def _existing_awards(session: Session, keys: list[str]) -> dict[str, int]:
+    """Idempotency key → award id, for the keys that have an award."""
+    if not keys:
+        return {}
+    rows = session.exec(select(Award.idempotency_key, Award.id).where(col(Award.idempotency_key).in_(keys))).all()
+    return {key: award_id for key, award_id in rows if key is not None and award_id is not None}
+
+
+def _insert_awards(session: Session, awards: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert awards in one statement, skipping a key taken meanwhile; idempotency key → id of those inserted."""
+    if not awards:
+        return {}
+    table = Award.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+                 .returning(table.c.idempotency_key, table.c.id))
+    return {key: award_id for key, award_id in session.execute(statement, awards).all()}
 
 
 def load_award(*, session: Session, principal: Principal, award_id: int) -> Award:

@@ -46,6 +46,7 @@ from schemas.oid4vci import (
 __all__ = [
     "CreatedOffer",
     "create_offer",
+    "create_offers",
     "credential_offer",
     "offer_links",
     "redeem_pre_authorized_code",
@@ -77,6 +78,22 @@ def offer_links(base_url: str, reference: str) -> tuple[str, str]:
     return credential_offer_uri, create_credential_offer_uri(credential_offer_uri=credential_offer_uri)
 
 
+def _new_offer(award_id: int, settings: IssuerSettings, pin: bool, now: int) -> tuple[dict[str, Any], CreatedOffer]:
+    """The columns of a new offer row, and what its creator shows once (the reference and the PIN)."""
+    reference = new_secret()
+    tx_code = "".join(secrets.choice("0123456789") for _ in range(settings.tx_code_length)) if pin else None
+    salt = new_secret(12) if tx_code else None
+    expires_at = now + settings.offer_ttl_seconds
+    row = {"award_id": award_id, "reference_hash": secret_hash(reference),
+           "pre_authorized_code_hash": secret_hash(_pre_authorized_code(reference)),
+           "tx_code_hash": _tx_code_hash(salt, tx_code) if salt and tx_code else None,
+           "tx_code_salt": salt, "tx_code_length": len(tx_code) if tx_code else None,
+           "expires_at": expires_at, "created_at": now}
+    credential_offer_uri, offer_uri = offer_links(settings.base_url, reference)
+    return row, CreatedOffer(reference, credential_offer_uri, offer_uri, credential_offer_uri + "/qr.png",
+                             credential_offer_uri + "/qr.svg", tx_code, expires_at)
+
+
 def create_offer(*, session: Session, award: Award, settings: IssuerSettings, pin: bool,
                  now: int | None = None, replace: bool = True) -> CreatedOffer:
     """A new offer for `award`; with `replace`, earlier unredeemed offers of the award stop working.
@@ -86,18 +103,18 @@ def create_offer(*, session: Session, award: Award, settings: IssuerSettings, pi
     if replace:
         session.execute(update(CredentialOffer).where(col(CredentialOffer.award_id) == award.id,
                                                       col(CredentialOffer.used_at).is_(None)).values(used_at=now))
-    reference = new_secret()
-    tx_code = "".join(secrets.choice("0123456789") for _ in range(settings.tx_code_length)) if pin else None
-    salt = new_secret(12) if tx_code else None
-    offer = CredentialOffer(award_id=award.id, reference_hash=secret_hash(reference),
-                            pre_authorized_code_hash=secret_hash(_pre_authorized_code(reference)),
-                            tx_code_hash=_tx_code_hash(salt, tx_code) if salt and tx_code else None,
-                            tx_code_salt=salt, tx_code_length=len(tx_code) if tx_code else None,
-                            expires_at=now + settings.offer_ttl_seconds, created_at=now)
-    session.add(offer)
-    credential_offer_uri, offer_uri = offer_links(settings.base_url, reference)
-    return CreatedOffer(reference, credential_offer_uri, offer_uri, credential_offer_uri + "/qr.png",
-                        credential_offer_uri + "/qr.svg", tx_code, offer.expires_at)
+    row, created = _new_offer(award.id, settings, pin, now)
+    session.add(CredentialOffer(**row))
+    return created
+
+
+def create_offers(*, session: Session, award_ids: list[int], settings: IssuerSettings, pin: bool,
+                  now: int) -> list[CreatedOffer]:
+    """The first offers of new awards, inserted in one statement (bulk awards). The caller commits."""
+    made = [_new_offer(award_id, settings, pin, now) for award_id in award_ids]
+    if made:
+        session.execute(insert(CredentialOffer), [row for row, _ in made])
+    return [created for _, created in made]
 
 
 _OFFER_COLUMNS = (CredentialOffer.id, CredentialOffer.award_id, CredentialOffer.used_at, CredentialOffer.expires_at,

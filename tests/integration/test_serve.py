@@ -31,7 +31,7 @@ def test_serve_starts_three_services_and_stops_on_ctrl_c(tmp_path: Path) -> None
     process = subprocess.Popen([sys.executable, "-m", "eduwallet.cli", "serve", "--var-dir", str(tmp_path / "var")],
                                env={**os.environ, **env_ports}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         pending = dict(ports)
         while pending and time.monotonic() < deadline:
             for name, port in list(pending.items()):

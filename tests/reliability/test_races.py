@@ -2,7 +2,8 @@
 
 Every single-use thing is fought over by 50 clients released at once (a barrier, connections
 opened beforehand): a pre-authorized code, a `c_nonce`, an OpenID4VP request. Exactly one wins;
-every other gets the protocol's error, never a 500; the database agrees. And 50 revocations and
+every other gets the protocol's error, never a 500; the database agrees. The same bulk award sent
+by 8 clients at once awards each learner once. And 50 revocations and
 suspensions race with status-list readers: every list read is signed, decodes, shows only
 changes that were made (never a half state), never goes backwards, and ends exactly right.
 
@@ -135,6 +136,32 @@ def test_one_c_nonce_in_50_credential_requests_yields_one_credential(
     assert len(winner.json()["credentials"]) == 1
     with database(issuer.database_url) as db:
         assert scalar(db, "SELECT count(*) FROM issuedcredential WHERE award_id = :a", a=made["id"]) == 1
+
+
+def test_the_same_bulk_award_sent_8_times_at_once_awards_each_learner_once(
+        issuer: RunningService, admin: httpx.Client, badge: dict[str, Any]) -> None:
+    learners = [{"line": n + 2, "name": f"Learner {n}", "email": f"race.bulk.{n}@student.example.nl",
+                 "result": "7"} for n in range(200)]
+    senders = 8
+    # Each sender has the 200 rows in its own order, so the requests overlap everywhere, not row by row.
+    bodies = [{"rows": learners[n * 25:] + learners[:n * 25]} for n in range(senders)]
+    bulk = f"/admin/badge-classes/{badge['id']}/awards/bulk"
+    responses = all_at_once([lambda c, body=body: c.post(issuer.url + bulk, json=body, headers=admin.headers)
+                             for body in bodies], issuer.url + "/healthz")
+    assert [r.status_code for r in responses] == [200] * senders, [r.text[:200] for r in responses]
+    answers = [r.json() for r in responses]
+    created = [row for answer in answers for row in answer if row["status"] == "created"]
+    assert sorted(row["line"] for row in created) == [learner["line"] for learner in learners]  # once each
+    award_of_line = {row["line"]: row["award_id"] for row in created}
+    for answer in answers:  # every sender is told the one award of each row
+        assert {row["line"]: row["award_id"] for row in answer} == award_of_line
+        assert all(row["status"] == "exists" and row["offer_uri"] is None for row in answer
+                   if row not in created)
+    with database(issuer.database_url) as db:
+        found = rows(db, "SELECT a.id, count(o.id) FROM award a LEFT JOIN credentialoffer o ON o.award_id = a.id "
+                         "WHERE a.learner_email LIKE 'race.bulk.%' GROUP BY a.id")
+    assert sorted(award_id for award_id, _ in found) == sorted(award_of_line.values())
+    assert {offers for _, offers in found} == {1}  # one offer per award, none left over from a loser
 
 
 def _holder_credential(admin: httpx.Client, badge: dict[str, Any], email: str) -> tuple[str, Party]:
