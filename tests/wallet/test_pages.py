@@ -480,3 +480,37 @@ def test_a_verifier_that_says_no_is_shown_in_words_and_never_as_shared(
         assert why in answer.json()["error_description"]
     outcomes = [r["outcome"] for r in client.get("/api/v1/presentations", headers=bearer).json()["data"]]
     assert outcomes == ["failed", "refused", "failed", "refused", "refused", "refused"] and "sent" not in outcomes
+
+
+def test_the_list_pages_through_many_credentials_and_keeps_the_search(browser: Callable[[], TestClient],
+                                                                        issuer: TinyIssuer,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("wallet.pages.credentials.PAGE_SIZE", 2)
+    client = browser()
+    register(client, "ada.lovelace")
+    for _ in range(5):
+        accept(client, issuer.offer("Microcredential_sd_jwt"))
+
+    def page(url: str) -> tuple[list[str], dict[str, str]]:
+        html = client.get(url).text
+        cards = re.findall(r'<a href="/credentials/([0-9a-f-]{36})">', html)
+        pager = re.search(r'<nav class="pager"[^>]*>(.*?)</nav>', html, re.S)
+        links = dict((rel, href.replace("&amp;", "&")) for href, rel in
+                     re.findall(r'<a href="([^"]+)" rel="(prev|next)">', pager.group(1))) if pager else {}
+        return cards, links
+
+    seen = []
+    url: str | None = "/credentials"
+    while url:
+        cards, links = page(url)
+        seen += cards
+        assert "5 credentials" in client.get(url).text
+        url = links.get("next")
+    assert len(seen) == 5 == len(set(seen))  # every credential once, over three pages
+    assert page("/credentials?page=3") == (seen[4:], {"prev": "/credentials?page=2"})
+    assert page("/credentials?page=2")[1] == {"prev": "/credentials", "next": "/credentials?page=3"}
+    assert page("/credentials?page=9") == ([], {"prev": "/credentials?page=3"})  # past the end: a way back
+    searched, links = page("/credentials?q=cryptography")
+    assert len(searched) == 2 and links == {"next": "/credentials?q=cryptography&page=2"}  # the search stays
+    assert client.get("/credentials?page=0").status_code == 400  # a bad request, never a 500
+    assert page("/credentials?q=no-such-thing") == ([], {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -30,12 +31,23 @@ def _shown_status(status: str) -> str:
 
 @router.get("/credentials")
 def list_page(request: Request, pages: PagesDep, session: SessionDep, services: ServicesDep, learner: PageLearner,
-              q: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    cards, count = credential_cards(session=session, learner=learner, services=services, query=q, limit=PAGE_SIZE)
+              q: Annotated[str | None, Query(max_length=200)] = None,
+              page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    cards, count = credential_cards(session=session, learner=learner, services=services, query=q, limit=PAGE_SIZE,
+                                    offset=(page - 1) * PAGE_SIZE)
     for shown in cards:
         shown["status"] = _shown_status(shown["status"])
+    last_page = max(1, -(-count // PAGE_SIZE))
+
+    def page_link(number: int) -> str | None:
+        if not 1 <= number <= last_page:
+            return None
+        query = urlencode({**({"q": q} if q else {}), **({"page": number} if number > 1 else {})})
+        return "/credentials" + ("?" + query if query else "")
+
     return render(pages, request, "credentials.html", "credentials.title", learner=learner, cards=cards,
-                  count=count, query=q or "")
+                  count=count, query=q or "", page=page, last_page=last_page,
+                  previous_page=page_link(min(page, last_page + 1) - 1), next_page=page_link(page + 1))
 
 
 @router.get("/credentials/{credential_id}")
