@@ -490,6 +490,23 @@ def test_bulk_award_reports_each_row_by_its_line(world: World, admin_browser: St
     assert re.search(r'stat-number">2</span> awarded before<', again.text)
 
 
+def test_the_badge_page_pages_through_its_awards(world: World, admin_browser: Staff,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("issuer.pages.badges.AWARDS_PER_PAGE", 2)
+    _bulk_job(admin_browser, world.a["badge"], b"name,email\nAda Lovelace,ada@a.example.nl\nAlan Turing,alan@a.example.nl\n")
+    page = f"/staff/badges/{world.a['badge']}"
+
+    def shown(url: str) -> tuple[list[str], list[tuple[str, str]]]:
+        html = admin_browser.get(url).text
+        return (re.findall(r'<a href="/staff/awards/(\d+)">', html),
+                re.findall(r'<a href="([^"]+)" rel="(prev|next)">', html))
+
+    first, second = shown(page), shown(page + "?page=2")
+    assert len(first[0]) == 2 and first[1] == [("?page=2", "next")]
+    assert len(second[0]) == 1 and second[1] == [("?page=1", "prev")]
+    assert len(set(first[0] + second[0])) == 3  # the world's award and the two of the file, each once
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"naam,mail\nA,a@example.nl\n", "The first line must name the columns name and email."),
     (b"name,email\n", "Choose a CSV file with at least one learner."),
