@@ -66,9 +66,10 @@ def _client(url: str, token: str | None) -> httpx.Client:
     return httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {_token(token)}"}, timeout=120)
 
 
-def _call(client: httpx.Client, method: str, path: str, body: Any = None) -> Any:
+def _call(client: httpx.Client, method: str, path: str, body: Any = None,
+          params: dict[str, Any] | None = None) -> Any:
     try:
-        response = client.request(method, path, json=body)
+        response = client.request(method, path, json=body, params=params)
     except httpx.HTTPError as exc:
         raise CommandError("connection_failed", f"cannot reach the issuer at {client.base_url}: {exc}") from exc
     if response.status_code >= 400:
@@ -160,6 +161,27 @@ def award(
     human = f"award {made['id']}\noffer: {made['offer_uri']}\nQR:    {made['qr_png_url']}"
     if made["tx_code"]:
         human += f"\nPIN:   {made['tx_code']}"
+    _emit(document, as_json, human)
+
+
+@app.command("awards")
+def find_awards(
+    learner: Annotated[str | None, typer.Option(help="Part of the learner's e-mail address, name or eduID.")] = None,
+    status: Annotated[str | None, typer.Option(help="valid, suspended or revoked.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (newest first).")] = 100,
+    url: Url = DEFAULT_URL, token: Token = None, as_json: Json = False,
+) -> None:
+    """Find awards by learner across the badge classes your token may see, e.g. to revoke one."""
+    params = {"q": learner, "status": status, "limit": limit}
+    try:
+        with _client(url, token) as client:
+            found = _call(client, "GET", "/admin/awards", params={k: v for k, v in params.items() if v is not None})
+    except CommandError as exc:
+        _fail(exc, as_json)
+    document = {"awards": [{"award_id": a["id"], "badge_class_id": a["badge_class_id"], "learner": a["learner_name"],
+                            "email": a["learner_email"], "status": a["status"]} for a in found]}
+    human = "\n".join(f"award {a['id']}  {a['status']:<9}  {a['learner_name']} <{a['learner_email']}>  "
+                      f"badge class {a['badge_class_id']}" for a in found) or "no award matches"
     _emit(document, as_json, human)
 
 

@@ -86,6 +86,17 @@ def list_awards(badge_class_id: RowId, session: SessionDep, principal: Principal
                               offset=offset)
 
 
+@router.get("/awards")
+def find_awards(session: SessionDep, principal: PrincipalDep,
+                q: Annotated[str | None, Query(max_length=200, description="Part of the learner's e-mail address, "
+                                                                              "name or eduID")] = None,
+                award_status: Annotated[Literal["valid", "suspended", "revoked"] | None, Query(alias="status")] = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0) -> list[AwardPublic]:
+    """Find awards across the badge classes you may see (newest first), e.g. a learner's by e-mail address."""
+    return awards.find_awards(session=session, principal=principal, query=q, status=award_status, limit=limit,
+                              offset=offset)
+
+
 @router.get("/awards/{award_id}")
 def get_award(award_id: RowId, session: SessionDep, principal: PrincipalDep) -> AwardPublic:
     return awards.get_award(session=session, principal=principal, award_id=award_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -27,6 +28,7 @@ __all__ = [
     "award_badge",
     "bulk_award",
     "change_award_status",
+    "find_awards",
     "get_award",
     "list_awards",
     "new_offer",
@@ -216,6 +218,25 @@ def list_awards(*, session: Session, principal: Principal, badge_class_id: int, 
     load_badge_class(session=session, principal=principal, badge_class_id=badge_class_id)
     rows = session.exec(select(Award).where(Award.badge_class_id == badge_class_id).order_by(col(Award.id))
                         .offset(offset).limit(limit)).all()
+    return [award_public(a) for a in rows]
+
+
+def find_awards(*, session: Session, principal: Principal, query: str | None = None, status: str | None = None,
+                limit: int = 100, offset: int = 0) -> list[AwardPublic]:
+    """The awards this staff member may see, newest first: their institution's (issuer staff: their issuer's;
+    the service admin: all). `query` is part of the learner's e-mail address, name or eduID, any case."""
+    statement = select(Award).join(BadgeClass, col(BadgeClass.id) == Award.badge_class_id)
+    if not principal.is_service_admin:
+        statement = statement.where(col(Award.institution_id) == principal.institution_id)
+        if principal.role == "issuer_staff":
+            statement = statement.where(col(BadgeClass.issuer_id) == principal.issuer_id)
+    if query and query.strip():
+        pattern = "%" + query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in
+                                          (col(Award.learner_email), col(Award.learner_name), col(Award.eduid)))))
+    if status is not None:
+        statement = statement.where(col(Award.status) == status)
+    rows = session.exec(statement.order_by(col(Award.id).desc()).offset(offset).limit(limit)).all()
     return [award_public(a) for a in rows]
 
 

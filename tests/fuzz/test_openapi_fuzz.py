@@ -216,6 +216,7 @@ def test_a_body_at_the_limit_is_read(service: str, path: str, request: pytest.Fi
 NUL_REQUESTS = [
     ("issuer", "POST", "/admin/institutions", {"name": "Nul\u0000University"}),
     ("issuer", "POST", "/admin/staff", {"name": "nul\u0000staff", "role": "service_admin"}),
+    ("issuer", "GET", "/admin/awards?q=nul%00learner", None),
     ("wallet", "GET", "/api/v1/credentials/nul%00id", None),
     ("verifier", "POST", "/api/trusted-issuers", {"identifier": "did:web:nul\u0000.example"}),
     ("verifier", "GET", "/api/presentation-requests/nul%00id", None),

@@ -72,6 +72,14 @@ def test_bulk_award_reports_bad_rows_by_line_and_is_idempotent(issuer: RunningSe
     assert all(row["offer_uri"].startswith("openid-credential-offer://") for row in written)
     again = run(issuer, "bulk-award", str(path), "--badge", str(badge["id"]), code=2)
     assert (again["created"], again["existing"]) == (0, 2)
+    # Finding a learner's award, e.g. to revoke it.
+    [found] = run(issuer, "awards", "--learner", "EWD@")["awards"]
+    assert (found["learner"], found["email"], found["status"]) == ("Edsger Dijkstra", "ewd@x.nl", "valid")
+    assert found["award_id"] == first["awards"][1]["award_id"]
+    assert run(issuer, "awards", "--status", "revoked")["awards"] == []
+    run(issuer, "revoke", str(found["award_id"]))
+    assert [a["award_id"] for a in run(issuer, "awards", "--status", "revoked")["awards"]] == [found["award_id"]]
+    assert run(issuer, "awards", "--status", "lost", code=1)["error"] == "invalid_request"
 
 
 def test_bulk_award_of_ten_thousand_rows(issuer: RunningService, tmp_path: Path) -> None:

@@ -257,6 +257,33 @@ def test_staff_see_and_touch_only_their_own_institution(world: World, admin_brow
         assert len(awards.list_awards(session=session, principal=world.admin, badge_class_id=b["badge"])) == 2
 
 
+AWARD_LINK = re.compile(r'<a href="/staff/awards/(\d+)">')
+
+
+def test_find_awards_by_learner_across_badge_classes_but_only_ones_own(world: World, admin_browser: Staff) -> None:
+    a, b = str(world.a["award"]), str(world.b["award"])
+    institution_admin = Staff(world.app)
+    institution_admin.login(world.a_token)
+    found = institution_admin.get("/staff/awards?q=LEARNER@")  # part of the address, any case
+    assert AWARD_LINK.findall(found.text) == [a] and "Badge A" in found.text
+    assert "learner@b.example.nl" not in found.text and "Badge B" not in found.text
+    assert AWARD_LINK.findall(institution_admin.get("/staff/awards?q=b.example").text) == []
+    assert sorted(AWARD_LINK.findall(admin_browser.get("/staff/awards?q=learner@").text)) == sorted([a, b])
+    # The same through the API, with the staff member's bearer token.
+    api = TestClient(world.app, headers={"Authorization": f"Bearer {world.a_token}"})
+    assert [award["id"] for award in api.get("/admin/awards", params={"q": "example.nl"}).json()] == [int(a)]
+    # By status; LIKE wildcards are only characters; a status that does not exist is a bad request.
+    award_page = f"/staff/awards/{a}"
+    admin_browser.post(f"{award_page}/status", {"action": "suspend"}, form_page=award_page)
+    assert AWARD_LINK.findall(admin_browser.get("/staff/awards?status=suspended").text) == [a]
+    assert AWARD_LINK.findall(admin_browser.get("/staff/awards?status=valid&q=example").text) == [b]
+    assert [award["id"] for award in api.get("/admin/awards", params={"status": "valid"}).json()] == []
+    for wildcard in ("%", "_", "%@%"):
+        assert AWARD_LINK.findall(admin_browser.get("/staff/awards", params={"q": wildcard}).text) == []
+    assert admin_browser.get("/staff/awards?status=lost").status_code == 400
+    assert api.get("/admin/awards", params={"status": "lost"}).status_code == 400
+
+
 # --- Dutch and English ----------------------------------------------------------------------------
 
 def test_the_catalogs_have_every_message_in_both_languages() -> None:
