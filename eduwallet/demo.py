@@ -210,7 +210,6 @@ def _award(story: Story, urls: dict[str, str], var_dir: Path, credential_format:
                   f"({badge['ects']:g} ECTS, EQF {badge['eqf_level']}, pass mark {required})")
         award = issuer_cli._call(client, "POST", f"/admin/badge-classes/{badge['id']}/awards",
                                  {**LEARNER, "format": credential_format, "pin": True})
-        issuer_id = issuer_cli._call(client, "GET", "/.well-known/openid-credential-issuer")["credential_issuer"]
     story.document["award"] = {"id": award["id"], "learner": LEARNER["name"], "email": LEARNER["email"],
                                "result": LEARNER["result"], "format": credential_format,
                                "offer_uri": award["offer_uri"], "tx_code": award["tx_code"]}
@@ -221,9 +220,10 @@ def _award(story: Story, urls: dict[str, str], var_dir: Path, credential_format:
         verifier_cli._print_terminal_qr(award["offer_uri"])
     story.say(f"offer: {award['offer_uri']}")
     story.say(f"PIN:   {award['tx_code']}")
-    # Who the verifier should trust: the institution's did:web signs OB 3.0 JWTs; the
-    # issuer's URL (with its /.well-known/jwt-vc-issuer keys) signs SD-JWT VCs.
-    return {"badge": badge, "trusted_issuer": institution["did"] if credential_format == "jwt_vc_json" else issuer_id}
+    # Who the verifier should trust: the institution, by its did:web for OB 3.0 JWTs and by its own
+    # https `iss` (keys in its JWT VC Issuer Metadata) for SD-JWT VCs.
+    trusted = institution["did"] if credential_format == "jwt_vc_json" else institution["sd_jwt_vc_issuer"]
+    return {"badge": badge, "trusted_issuer": trusted}
 
 
 def _receive(story: Story, wallet: wallet_cli.Wallet) -> dict[str, Any]:

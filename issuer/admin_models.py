@@ -93,7 +93,9 @@ class InstitutionPublic(BaseModel):
     country: str | None
     logo_uri: str | None
     signing_alg: str
+    #: Whom a verifier trusts: the `did:web` that signs its OB 3.0 credentials, and the `iss` of its SD-JWT VCs.
     did: str
+    sd_jwt_vc_issuer: str
     created_at: int
 
 

@@ -112,7 +112,9 @@ def institution_create(
             made = _call(client, "POST", "/admin/institutions", {k: v for k, v in body.items() if v is not None})
     except CommandError as exc:
         _fail(exc, as_json)
-    _emit({"id": made["id"], "did": made["did"]}, as_json, f"institution {made['id']}: {made['did']}")
+    # Whom verifiers trust for this institution: its did:web (Open Badges) and its SD-JWT VC `iss`.
+    _emit({"id": made["id"], "did": made["did"], "sd_jwt_vc_issuer": made["sd_jwt_vc_issuer"]}, as_json,
+          f"institution {made['id']}: {made['did']}\nSD-JWT VC issuer: {made['sd_jwt_vc_issuer']}")
 
 
 @badge_app.command("create")

@@ -38,6 +38,14 @@ def jwt_vc_issuer_metadata(session: SessionDep, settings: SettingsDep) -> JSONRe
     return JSONResponse(metadata.jwt_vc_issuer_metadata(session=session, settings=settings), headers=_cached(60))
 
 
+@router.get("/.well-known/jwt-vc-issuer/institutions/{institution_id}")
+def institution_jwt_vc_issuer_metadata(institution_id: RowId, session: SessionDep,
+                                       settings: SettingsDep) -> JSONResponse:
+    """JWT VC Issuer Metadata of one institution: the keys of the `iss` its SD-JWT VCs carry."""
+    return JSONResponse(metadata.jwt_vc_issuer_metadata(session=session, settings=settings,
+                                                        institution_id=institution_id), headers=_cached(60))
+
+
 @router.get("/jwks.json")
 def jwks(session: SessionDep) -> JSONResponse:
     return JSONResponse(keys.public_jwks(session=session), headers=_cached(60))

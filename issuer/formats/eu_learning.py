@@ -15,6 +15,7 @@ from typing import Any
 from issuer.formats.base import IssuanceContext, binding_metadata, split_name
 from issuer.formats.sd_jwt_vc import issue_with_disclosable
 from issuer.services.configurations import EU_LEARNING_CREDENTIAL, EU_LEARNING_VCT
+from issuer.services.keys import institution_issuer_url
 from issuer.services.status import TOKEN_STATUS_LIST
 
 __all__ = ["EU_LEARNING", "eu_learning_claims"]
@@ -49,7 +50,8 @@ def _date(timestamp: int) -> str:
 def eu_learning_claims(context: IssuanceContext) -> dict[str, Any]:
     badge, award, institution = context.badge, context.award, context.institution
     given, family = split_name(award.learner_name)
-    claims: dict[str, Any] = {"iss": context.base_url, "iat": context.now, "vct": EU_LEARNING_VCT,
+    claims: dict[str, Any] = {"iss": institution_issuer_url(context.base_url, badge.institution_id),
+                              "iat": context.now, "vct": EU_LEARNING_VCT,
                               "status": context.status.token_status(context.base_url), "family_name": family}
     if context.valid_until is not None:
         claims["exp"] = context.valid_until

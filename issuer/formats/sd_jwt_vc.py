@@ -1,8 +1,9 @@
 """`EduCredentialSdJwt`: the same achievement as an SD-JWT VC (`dc+sd-jwt`), one `vct` per badge class.
 
 draft-ietf-oauth-sd-jwt-vc (https://datatracker.ietf.org/doc/draft-ietf-oauth-sd-jwt-vc/):
-`iss` is this service's https (or, in development, loopback http) URL whose keys are at
-`/.well-known/jwt-vc-issuer`, the header `kid` naming the key there (its JWK thumbprint); `vct`,
+`iss` is the awarding institution's https (or, in development, loopback http) URL under this service,
+`<base>/institutions/<id>`, whose keys are at `/.well-known/jwt-vc-issuer/institutions/<id>`, the header
+`kid` naming the key there (its JWK thumbprint); `vct`,
 `iss`, `iat`, `exp`, `cnf` and `status` (Token Status List) stay in the clear; the learner's
 personal claims and the result are selectively disclosable. Each badge class has its own `vct`,
 `<base>/vct/badge-classes/<id>`, whose Type Metadata (served at that URL) `extends` the
@@ -17,7 +18,7 @@ from issuer.formats.base import IssuanceContext, binding_metadata, split_name
 from issuer.models import BadgeClass, Institution
 from issuer.services.badges import achievement_id, badge_image_url, badge_vct
 from issuer.services.configurations import EDU_CREDENTIAL_SD_JWT
-from issuer.services.keys import institution_did, jwt_vc_issuer_signer
+from issuer.services.keys import institution_did, institution_issuer_url, jwt_vc_issuer_signer
 from issuer.services.status import TOKEN_STATUS_LIST
 from vc.sd_jwt_vc import issue_sd_jwt_vc
 
@@ -96,7 +97,7 @@ def sd_jwt_vc_claims(context: IssuanceContext) -> dict[str, Any]:
     given, family = split_name(award.learner_name)
     # `aka_vcts` (SD-JWT VC -18): the badge's own type is also the offered configuration's type, so a
     # wallet that matches on the configuration's `vct` recognises it without resolving `extends`.
-    claims: dict[str, Any] = {"iss": context.base_url, "iat": context.now, "vct": badge_vct(context.base_url, badge.id),
+    claims: dict[str, Any] = {"iss": institution_issuer_url(context.base_url, badge.institution_id), "iat": context.now, "vct": badge_vct(context.base_url, badge.id),
                               "aka_vcts": [base_vct(context.base_url)],
                               "status": context.status.token_status(context.base_url)}
     if context.valid_until is not None:
@@ -118,7 +119,7 @@ def issue_with_disclosable(claims: dict[str, Any], context: IssuanceContext,
                            disclosable: tuple[tuple[str, ...], ...]) -> str:
     present = [path for path in disclosable if path[0] in claims]
     holder_jwk = context.holder.jwk if context.holder is not None else None
-    signer = jwt_vc_issuer_signer(context.signer)  # `iss` is our URL: the kid of /.well-known/jwt-vc-issuer
+    signer = jwt_vc_issuer_signer(context.signer)  # the kid of the institution's JWT VC Issuer Metadata
     return issue_sd_jwt_vc(claims, signer, disclosable=present, holder_jwk=holder_jwk, decoys=2).sd_jwt
 
 

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from issuer.admin_models import InstitutionCreate, InstitutionPublic, InstitutionUpdate, IssuerCreate, IssuerPublic
 from issuer.models import Institution, Issuer
 from issuer.services.common import get_or_404, unix_now
-from issuer.services.keys import KeyStore, institution_did
+from issuer.services.keys import KeyStore, institution_did, institution_issuer_url
 from issuer.services.staff import Principal
 
 __all__ = [
@@ -26,6 +26,7 @@ def institution_public(institution: Institution, base_url: str) -> InstitutionPu
     return InstitutionPublic(id=institution.id, name=institution.name, homepage=institution.homepage,
                              country=institution.country, logo_uri=institution.logo_uri,
                              signing_alg=institution.signing_alg, did=institution_did(base_url, institution.id),
+                             sd_jwt_vc_issuer=institution_issuer_url(base_url, institution.id),
                              created_at=institution.created_at)
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "KeyStore",
     "did_document",
     "institution_did",
+    "institution_issuer_url",
     "jwt_vc_issuer_jwks",
     "jwt_vc_issuer_signer",
     "list_keys",
@@ -54,6 +55,13 @@ def institution_did(base_url: str, institution_id: int) -> str:
     """`did:web` of an institution under this service: `http://h:p` → `did:web:h%3Ap:institutions:7`,
     whose document is served at `<base_url>/institutions/7/did.json`."""
     return did_web_from_url(f"{base_url}/institutions/{institution_id}")
+
+
+def institution_issuer_url(base_url: str, institution_id: int) -> str:
+    """The `iss` of an institution's SD-JWT VCs and Status List Tokens: an https URL of its own, so that a
+    verifier trusts one institution, not every institution on this service. Its keys are at
+    `<origin>/.well-known/jwt-vc-issuer/institutions/7` (SD-JWT VC §5: the path after the well-known part)."""
+    return f"{base_url}/institutions/{institution_id}"
 
 
 def jwt_vc_issuer_signer(signer: SoftwareSigner) -> SoftwareSigner:
@@ -164,10 +172,10 @@ def public_jwks(*, session: Session) -> dict[str, Any]:
     return {"keys": [dict(k.public_jwk) for k in rows] + _by_thumbprint(rows)}
 
 
-def jwt_vc_issuer_jwks(*, session: Session) -> list[dict[str, Any]]:
-    """Every key, active and retired, as published in `/.well-known/jwt-vc-issuer`: `kid` = the RFC 7638
-    thumbprint that `jwt_vc_issuer_signer` puts in the headers."""
-    return _by_thumbprint(_keys(session, None))
+def jwt_vc_issuer_jwks(*, session: Session, institution_id: int | None = None) -> list[dict[str, Any]]:
+    """The keys, active and retired, of one institution (or of all) as published in JWT VC Issuer Metadata:
+    `kid` = the RFC 7638 thumbprint that `jwt_vc_issuer_signer` puts in the headers."""
+    return _by_thumbprint(_keys(session, institution_id))
 
 
 def did_document(*, session: Session, keys: KeyStore, institution_id: int) -> dict[str, Any]:

@@ -7,8 +7,9 @@ JWT VC Issuer Metadata and SD-JWT VC Type Metadata.
 - RFC 8414 + OpenID4VCI §12.3: `/.well-known/oauth-authorization-server` (and, for clients that
   look there, `/.well-known/openid-configuration`), with
   `pre-authorized_grant_anonymous_access_supported: true`.
-- SD-JWT VC "JWT VC Issuer Metadata": `/.well-known/jwt-vc-issuer` with every institution key,
-  `kid` = its RFC 7638 thumbprint (`issuer.services.keys`).
+- SD-JWT VC "JWT VC Issuer Metadata": `/.well-known/jwt-vc-issuer/institutions/<id>` with one institution's
+  keys for its own `iss` (`<base>/institutions/<id>`), and `/.well-known/jwt-vc-issuer` with every key for
+  credentials issued under the service's URL before; `kid` = the RFC 7638 thumbprint (`issuer.services.keys`).
 - SD-JWT VC "Type Metadata" for each `vct` this issuer uses.
 Each document is built as its `schemas.oid4vci` model, so what we publish is what we parse.
 """
@@ -21,8 +22,8 @@ from sqlmodel import Session
 
 from issuer.formats import FORMATS
 from issuer.formats.sd_jwt_vc import badge_type_metadata, base_type_metadata
-from issuer.models import BadgeClass
-from issuer.services.keys import jwt_vc_issuer_jwks
+from issuer.models import BadgeClass, Institution
+from issuer.services.keys import institution_issuer_url, jwt_vc_issuer_jwks
 from issuer.settings import IssuerSettings
 from schemas.oauth2 import NotFound
 from schemas.oid4vci import (
@@ -71,10 +72,18 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
     return AuthorizationServerMetadata.model_validate(document).dump()
 
 
-def jwt_vc_issuer_metadata(*, session: Session, settings: IssuerSettings) -> dict[str, Any]:
-    """`{issuer, jwks}`: every signing key, active or retired, so every SD-JWT VC we issued verifies;
-    each under the `kid` our SD-JWT VCs and Status List Tokens carry (its JWK thumbprint)."""
-    return create_jwt_vc_issuer_metadata(settings.base_url, jwt_vc_issuer_jwks(session=session))
+def jwt_vc_issuer_metadata(*, session: Session, settings: IssuerSettings,
+                           institution_id: int | None = None) -> dict[str, Any]:
+    """`{issuer, jwks}` of one institution (`iss` = `institution_issuer_url`): its signing keys, active or
+    retired, so every SD-JWT VC it issued verifies; each under the `kid` our SD-JWT VCs and Status List Tokens
+    carry (its JWK thumbprint). Without an institution: this service's URL with every key, for SD-JWT VCs
+    issued before each institution had an `iss` of its own."""
+    if institution_id is None:
+        return create_jwt_vc_issuer_metadata(settings.base_url, jwt_vc_issuer_jwks(session=session))
+    if session.get(Institution, institution_id) is None:
+        raise NotFound(f"institution {institution_id} not found")
+    return create_jwt_vc_issuer_metadata(institution_issuer_url(settings.base_url, institution_id),
+                                         jwt_vc_issuer_jwks(session=session, institution_id=institution_id))
 
 
 def type_metadata(*, session: Session, settings: IssuerSettings, badge_class_id: int | None) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from issuer.models import Award, IssuedCredential, StatusList
 from issuer.services.common import unix_now
-from issuer.services.keys import KeyStore, institution_did, jwt_vc_issuer_signer
+from issuer.services.keys import KeyStore, institution_did, institution_issuer_url, jwt_vc_issuer_signer
 from schemas.oauth2 import NotFound
 from vc.bitstring_status_list import Bitstring, create_status_list_credential, create_status_list_entry
 from vc.status_index import RandomSource, pick_free_index
@@ -188,11 +188,12 @@ def status_list_token(*, session: Session, keys: KeyStore, list_id: int, ttl_sec
     values = TokenStatusList.new(status_list.size, bits=2)
     for index, status in _changed(session, list_id):
         values.set(index, INVALID if status == "revoked" else SUSPENDED)
-    # `iss` is this service's URL: the key is found in /.well-known/jwt-vc-issuer, by thumbprint `kid`
+    # `iss` is the institution's, as in its SD-JWT VCs: the key is in its JWT VC Issuer Metadata, by thumbprint
     signer = jwt_vc_issuer_signer(keys.active_signer(session=session, institution_id=status_list.institution_id))
     moment = datetime.fromtimestamp(unix_now(now), UTC)
     return create_status_list_token(values, signer, uri=tsl_uri(keys.base_url, list_id), now=moment,
-                                    lifetime=LIST_LIFETIME, ttl=ttl_seconds or None, iss=keys.base_url)
+                                    lifetime=LIST_LIFETIME, ttl=ttl_seconds or None,
+                                    iss=institution_issuer_url(keys.base_url, status_list.institution_id))
 
 
 def bitstring_status_list_credential(*, session: Session, keys: KeyStore, list_id: int, purpose: str,

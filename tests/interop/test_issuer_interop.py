@@ -17,9 +17,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from eduwallet.cli import app
+from tests.cli import eduwallet, json_document
 from tests.interop.harness import NodeVerifier, credential_of, node_verifier, wallet_present, wallet_receive
 from tests.servers import RunningService, running_service
 from vc.did_jwk import did_jwk_to_jwk
@@ -31,15 +30,12 @@ from vc.vc_jwt import verify_ob3_jwt
 
 pytestmark = pytest.mark.integration
 
-runner = CliRunner()
-
-
 def cli(issuer: RunningService, *args: str) -> dict[str, Any]:
     """`eduwallet issuer ... --json` against the running issuer (development token from its var dir)."""
-    result = runner.invoke(app, ["issuer", *args, "--url", issuer.url, "--json"],
-                           env={"EDUWALLET_ISSUER_VAR_DIR": str(issuer.var_dir), "EDUWALLET_ISSUER_TOKEN": ""})
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
+    result = eduwallet("issuer", *args, "--url", issuer.url, "--json",
+                       env={"EDUWALLET_ISSUER_VAR_DIR": str(issuer.var_dir), "EDUWALLET_ISSUER_TOKEN": ""})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(json_document(result))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +117,7 @@ def test_independent_wallet_obtains_the_sd_jwt_vc(issuer: RunningService, badge:
     assert verification["checks"] == {"typ": "dc+sd-jwt", "issuer_key": "jwt-vc-issuer", "signature": "ok",
                                       "holder_binding": "cnf.jwk", "status": "valid"}
     claims = verification["claims"]
-    assert claims["iss"] == issuer.url
+    assert claims["iss"] == badge["institution"]["sd_jwt_vc_issuer"] == f"{issuer.url}/institutions/{badge['institution']['id']}"
     assert claims["achievement"]["name"] == "Interoperable APIs"
     assert claims["cnf"]["jwk"] == sd_jwt["holder_public_jwk"]
     assert_our_library_agrees(sd_jwt)

@@ -203,7 +203,8 @@ def test_our_issuer_independent_wallet_our_verifier(verifier: RunningService, ou
     credential = credential_of(our_chain["received"], credential_format)
     if credential_format == "dc+sd-jwt":
         request = create_request(verifier, preset="sd-jwt", vct_values=[credential["verification"]["claims"]["vct"]],
-                                 claims=["achievement.name"], trusted_issuers=[our_chain["issuer"].url])
+                                 claims=["achievement.name"],
+                                 trusted_issuers=[our_chain["institution"]["sd_jwt_vc_issuer"]])
     else:
         request = create_request(verifier, preset="ob3", achievement="Chain of Trust",
                                  trusted_issuers=[our_chain["institution"]["did"]])

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
-from typer.testing import CliRunner
 
-from eduwallet.cli import app
+from tests.cli import eduwallet, json_document
 from tests.servers import RunningService
 from vc.fetch import Fetcher
 from vc.key_resolution import VerificationKeyResolver
@@ -36,15 +34,12 @@ def award(admin_api: httpx.Client, badge: dict[str, Any], **fields: Any) -> dict
     return response.json()
 
 
-runner = CliRunner()
-
-
 def run(issuer: RunningService, *args: str, code: int = 0) -> Any:
     """Run the command with `--json` and the development token file found through EDUWALLET_ISSUER_VAR_DIR."""
-    result = runner.invoke(app, ["issuer", *args, "--url", issuer.url, "--json"],
-                           env={"EDUWALLET_ISSUER_VAR_DIR": str(issuer.var_dir), "EDUWALLET_ISSUER_TOKEN": ""})
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout)  # exactly one JSON document
+    result = eduwallet("issuer", *args, "--url", issuer.url, "--json",
+                       env={"EDUWALLET_ISSUER_VAR_DIR": str(issuer.var_dir), "EDUWALLET_ISSUER_TOKEN": ""})
+    assert result.returncode == code, result.stdout + result.stderr
+    return json_document(result)  # exactly one JSON document
 
 
 def sd_jwt_vc_issuer_key(fetcher: Fetcher) -> IssuerKeyCallback:

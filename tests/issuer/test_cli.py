@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 import time
 from pathlib import Path
 
 import pytest
 
-from eduwallet.cli import app
-from tests.issuer.live import run, runner
+from tests.cli import eduwallet, json_document
+from tests.issuer.live import run
 from tests.issuer.wallet_client import TestWallet
 from tests.servers import RunningService
 
@@ -18,7 +17,8 @@ pytestmark = pytest.mark.integration
 
 def test_institution_badge_award_and_status_commands(issuer: RunningService) -> None:
     institution = run(issuer, "institution", "create", "--name", "CLI Hogeschool")
-    assert set(institution) == {"id", "did"} and institution["did"].startswith("did:web:")
+    assert set(institution) == {"id", "did", "sd_jwt_vc_issuer"} and institution["did"].startswith("did:web:")
+    assert institution["sd_jwt_vc_issuer"] == f"{issuer.url}/institutions/{institution['id']}"
     badge = run(issuer, "badge", "create", "--institution", str(institution["id"]), "--name", "Git Basics",
                 "--description", "Branches and merges", "--ects", "2.5", "--eqf", "6")
     assert set(badge) == {"id"}
@@ -41,11 +41,11 @@ def test_institution_badge_award_and_status_commands(issuer: RunningService) -> 
 
 def test_errors_are_one_json_document(issuer: RunningService, tmp_path: Path) -> None:
     assert run(issuer, "award", "--badge", "99999", "--name", "X", "--email", "x@y.nl", code=1)["error"] == "not_found"
-    result = runner.invoke(app, ["issuer", "revoke", "1", "--url", issuer.url, "--json", "--token", "ewi_wrong"])
-    assert result.exit_code == 1 and json.loads(result.stdout)["error"] == "invalid_token"
-    result = runner.invoke(app, ["issuer", "revoke", "1", "--url", issuer.url, "--json"],
-                           env={"EDUWALLET_ISSUER_VAR_DIR": str(tmp_path), "EDUWALLET_ISSUER_TOKEN": ""})
-    assert result.exit_code == 1 and json.loads(result.stdout)["error"] == "no_token"
+    result = eduwallet("issuer", "revoke", "1", "--url", issuer.url, "--json", "--token", "ewi_wrong")
+    assert result.returncode == 1 and json_document(result)["error"] == "invalid_token"
+    result = eduwallet("issuer", "revoke", "1", "--url", issuer.url, "--json",
+                       env={"EDUWALLET_ISSUER_VAR_DIR": str(tmp_path), "EDUWALLET_ISSUER_TOKEN": ""})
+    assert result.returncode == 1 and json_document(result)["error"] == "no_token"
 
 
 def _write_csv(path: Path, rows: list[list[str]]) -> Path:

@@ -110,8 +110,8 @@ def test_open_badge_credential_flow(issuer: RunningService, admin_api: httpx.Cli
     assert json.loads(jws.payload)["jti"] == credential["id"]
 
 
-def _jwt_vc_issuer_key(issuer_url: str) -> Any:
-    keys = httpx.get(issuer_url + "/.well-known/jwt-vc-issuer").json()["jwks"]["keys"]  # noqa: TID251
+def _jwt_vc_issuer_key(metadata_url: str) -> Any:
+    keys = httpx.get(metadata_url).json()["jwks"]["keys"]  # noqa: TID251
 
     def key(_iss: str, header: dict[str, Any]) -> JWK:
         [jwk] = [k for k in keys if k["kid"] == header["kid"]]
@@ -127,7 +127,8 @@ def test_sd_jwt_vc_flow(issuer: RunningService, admin_api: httpx.Client, badge: 
     assert sd_jwt.endswith("~")
     verified = verify_sd_jwt_vc(sd_jwt, issuer_key=sd_jwt_vc_issuer_key(fetcher), key_binding=False)
     claims = verified.claims
-    assert claims["iss"] == issuer.url
+    # The institution's own `iss`, so a verifier trusts this institution, not every one on the service.
+    assert claims["iss"] == badge["institution"]["sd_jwt_vc_issuer"] == f"{issuer.url}/institutions/{badge['institution']['id']}"
     assert claims["vct"] == badge["vct"]
     assert claims["achievement"]["name"] == "Web Security Essentials"
     assert claims["given_name"] == "Ada" and claims["family_name"] == "Lovelace"
@@ -141,16 +142,30 @@ def test_sd_jwt_vc_flow(issuer: RunningService, admin_api: httpx.Client, badge: 
         assert personal not in payload, personal
     header = decode_jws(parsed.issuer_jwt).header
     assert header["typ"] == "dc+sd-jwt"
-    # an https iss: the kid names a key of /.well-known/jwt-vc-issuer (its thumbprint), never a DID URL
-    metadata = httpx.get(issuer.url + "/.well-known/jwt-vc-issuer").json()  # noqa: TID251
+    # an https iss: the kid names a key of the institution's JWT VC Issuer Metadata (its thumbprint), never a
+    # DID URL; the metadata sits at the well-known path with the `iss` path after it (SD-JWT VC §5)
+    institution = badge["institution"]["id"]
+    metadata_url = f"{issuer.url}/.well-known/jwt-vc-issuer/institutions/{institution}"
+    metadata = httpx.get(metadata_url).json()  # noqa: TID251
+    assert metadata["issuer"] == claims["iss"]
     [key] = [k for k in metadata["jwks"]["keys"] if k["kid"] == header["kid"]]
     assert header["kid"] == jwk_thumbprint(key) and not header["kid"].startswith("did:")
+    # Another institution's metadata does not list this key; an unknown institution has none.
+    other = admin_api.post("/admin/institutions", json={"name": "Hogeschool Elders"}).json()
+    elsewhere = httpx.get(f"{issuer.url}/.well-known/jwt-vc-issuer/institutions/{other['id']}").json()  # noqa: TID251
+    assert elsewhere["issuer"] == other["sd_jwt_vc_issuer"] and elsewhere["jwks"]["keys"]
+    assert header["kid"] not in {k["kid"] for k in elsewhere["jwks"]["keys"]}
+    unknown = httpx.get(f"{issuer.url}/.well-known/jwt-vc-issuer/institutions/99999")  # noqa: TID251
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    # SD-JWT VCs issued under the service's own URL (before institutions had their own) keep verifying.
+    root = httpx.get(issuer.url + "/.well-known/jwt-vc-issuer").json()  # noqa: TID251
+    assert root["issuer"] == issuer.url and header["kid"] in {k["kid"] for k in root["jwks"]["keys"]}
     # type metadata of the badge's vct, which extends the configuration's vct
     type_metadata = httpx.get(claims["vct"]).json()  # noqa: TID251
     assert type_metadata["vct"] == claims["vct"] and type_metadata["name"] == "Web Security Essentials"
     assert httpx.get(type_metadata["extends"]).json()["vct"] == type_metadata["extends"]  # noqa: TID251
     # independently: sd-jwt-python with the key from /.well-known/jwt-vc-issuer
-    independent = SDJWTVerifier(sd_jwt, _jwt_vc_issuer_key(issuer.url)).get_verified_payload()
+    independent = SDJWTVerifier(sd_jwt, _jwt_vc_issuer_key(metadata_url)).get_verified_payload()
     assert independent["email"] == "ada@student.example.nl" and independent["eduid"] == "urn:eduid:1234"
 
 

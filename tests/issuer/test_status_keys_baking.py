@@ -30,7 +30,7 @@ def fetcher() -> Fetcher:
 
 def _sd_jwt_status(fetcher: Fetcher, sd_jwt: str) -> int:
     claims = verify_sd_jwt_vc(sd_jwt, issuer_key=sd_jwt_vc_issuer_key(fetcher), key_binding=False).claims
-    # Status List Tokens carry `iss` = the issuer URL: their key too comes from /.well-known/jwt-vc-issuer
+    # Status List Tokens carry the institution's `iss`: their key too comes from its JWT VC Issuer Metadata
     return check_status(claims["status"], fetch_token=status_list_token_fetcher(fetcher),
                         resolve_key=VerificationKeyResolver(fetcher=fetcher, cache=None))
 

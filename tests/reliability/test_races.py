@@ -239,15 +239,15 @@ def _issue_both(admin: httpx.Client, badge: dict[str, Any], number: int) -> dict
 
 class StatusReader:
     """Fetches every status list (token status list, both bitstring purposes) and verifies it as a verifier
-    would: a Status List Token with a key of the issuer's `/.well-known/jwt-vc-issuer`, a Bitstring Status
+    would: a Status List Token with a key of the institution's JWT VC Issuer Metadata, a Bitstring Status
     List credential with a key of the institution's DID document."""
 
     def __init__(self, issuer_url: str, institution: dict[str, Any], list_urls: set[str]) -> None:
         with httpx.Client(timeout=60) as client:
-            metadata = client.get(issuer_url + "/.well-known/jwt-vc-issuer").json()
+            metadata = client.get(f"{issuer_url}/.well-known/jwt-vc-issuer/institutions/{institution['id']}").json()
             document = client.get(f"{issuer_url}/institutions/{institution['id']}/did.json").json()
-        assert metadata["issuer"] == issuer_url and document["id"] == institution["did"]
-        self.issuer_url, self.did = issuer_url, institution["did"]
+        assert metadata["issuer"] == institution["sd_jwt_vc_issuer"] and document["id"] == institution["did"]
+        self.issuer_url, self.did = institution["sd_jwt_vc_issuer"], institution["did"]
         self.jwt_vc_issuer_keys = {k["kid"]: k for k in metadata["jwks"]["keys"]}
         self.did_keys = {m["id"]: m["publicKeyJwk"] for m in document["verificationMethod"]}
         self.urls = sorted(list_urls | {u.replace("/revocation", "/suspension") for u in list_urls if "/bsl/" in u})

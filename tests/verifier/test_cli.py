@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from eduwallet.cli import app
+from tests.cli import eduwallet, json_document
 from tests.servers import RunningService, running_service
 from tests.verifier.factories import Issuer, Party, present_vp_jwt
 from tests.verifier.wallet_side import receive_request, respond
 
 pytestmark = pytest.mark.integration
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +27,10 @@ def verifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServic
 
 def run(verifier: RunningService, *args: str, env: dict[str, str] | None = None) -> tuple[int, Any]:
     """Run the command with `--json` and the development key file found through EDUWALLET_VERIFIER_VAR_DIR."""
-    result = runner.invoke(app, ["verifier", *args, "--url", verifier.url, "--json"],
-                           env={"EDUWALLET_VERIFIER_VAR_DIR": str(verifier.var_dir), "EDUWALLET_VERIFIER_TOKEN": "",
-                                **(env or {})})
-    return result.exit_code, json.loads(result.stdout)
+    result = eduwallet("verifier", *args, "--url", verifier.url, "--json",
+                       env={"EDUWALLET_VERIFIER_VAR_DIR": str(verifier.var_dir), "EDUWALLET_VERIFIER_TOKEN": "",
+                            **(env or {})})
+    return result.returncode, json_document(result)
 
 
 def test_request_present_result(verifier: RunningService, tmp_path: Path) -> None:
@@ -81,8 +78,8 @@ def test_errors_are_one_json_document(verifier: RunningService, tmp_path: Path) 
     bad.write_text("{not json")
     code, body = run(verifier, "request", "--dcql", str(bad))
     assert code == 1 and body["error"] == "cli_error"  # type: ignore[index]
-    result = runner.invoke(app, ["verifier", "result", "x", "--url", "http://127.0.0.1:9", "--token", "ewv_x", "--json"])
-    assert result.exit_code == 2 and "cannot reach" in json.loads(result.stdout)["error_description"]
+    result = eduwallet("verifier", "result", "x", "--url", "http://127.0.0.1:9", "--token", "ewv_x", "--json")
+    assert result.returncode == 2 and "cannot reach" in json_document(result)["error_description"]
 
 
 def test_the_key_is_found_in_the_var_dir_the_environment_or_the_option(verifier: RunningService,

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from eduwallet.cli import app
+from tests.cli import eduwallet
 from tests.servers import RunningService, running_service
 from tests.wallet.tiny_issuer import GRADE, OB3_ACHIEVEMENT, SD_ACHIEVEMENT, TinyIssuer, running_tiny_issuer
 from tests.wallet.tiny_verifier import TinyVerifier, disclosed_claims, running_tiny_verifier
@@ -38,14 +37,13 @@ def verifier() -> Iterator[TinyVerifier]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("EDUWALLET_HOME", str(tmp_path / "home"))
-    runner = CliRunner()
+def cli(tmp_path: Path) -> Any:
+    home = {"EDUWALLET_HOME": str(tmp_path / "home")}
 
     def run(*args: str, url: str, ok: bool = True) -> Any:
-        result = runner.invoke(app, ["wallet", *args, "--url", url])
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
+        result = eduwallet("wallet", *args, "--url", url, env=home)
+        assert (result.returncode == 0) == ok, result.stdout + result.stderr
+        return result.stdout
 
     return run
 

@@ -37,6 +37,8 @@ class Parties:
     #: Institution name -> (its DID, the name of its badge class).
     awarded: dict[str, tuple[str, str]]
     badge_ids: list[int]
+    #: Institution name -> the `iss` of its SD-JWT VCs.
+    sd_jwt_issuers: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parties]:
     folder = tmp_path_factory.mktemp("learner-pages")
     with running_service("issuer", folder) as issuer, running_service("wallet", folder) as wallet, \
             running_service("verifier", folder) as verifier, admin_client(issuer) as admin:
-        awarded, badge_ids = {}, []
+        awarded, badge_ids, sd_jwt_issuers = {}, [], {}
         for number, name in enumerate(INSTITUTIONS, start=1):
             institution = admin.post("/admin/institutions", json={"name": name, "country": "NL"})
             assert institution.status_code == 201, institution.text
@@ -54,7 +56,8 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parties]:
             assert badge.status_code == 201, badge.text
             awarded[name] = (institution.json()["did"], badge_name)
             badge_ids.append(badge.json()["id"])
-        yield Parties(issuer, wallet, verifier, admin, awarded, badge_ids)
+            sd_jwt_issuers[name] = institution.json()["sd_jwt_vc_issuer"]
+        yield Parties(issuer, wallet, verifier, admin, awarded, badge_ids, sd_jwt_issuers)
 
 
 @dataclass
@@ -153,6 +156,22 @@ def test_consent_labels_come_from_type_metadata_and_the_ob3_table(parties: Parti
     assert shown["issuer.name"] == "Issued by" and shown["credentialSubject.achievement.creditsAvailable"] == (
         "Credits (ECTS)")
     assert submit(browser, consent, consent + "/decline").status_code == 303
+
+
+def test_an_sd_jwt_verifier_trusts_one_institution_not_every_one_on_the_issuer(parties: Parties,
+                                                                              learner: Learner) -> None:
+    """Each institution signs its SD-JWT VCs under an `iss` of its own, so trusting one is not trusting all."""
+    institution, other = INSTITUTIONS
+    vct = f"{parties.issuer.url}/vct/badge-classes/{parties.badge_ids[0]}"  # the first institution's badge
+    for trusted, accepted in ((parties.sd_jwt_issuers[other], False), (parties.sd_jwt_issuers[institution], True)):
+        consent = open_request(learner.browser, ask(parties, preset="sd-jwt", vct_values=[vct],
+                                                    claims=["achievement.name"], trusted_issuers=[trusted]))
+        answer = submit(learner.browser, consent, consent + "/confirm")
+        assert answer.status_code == 200, answer.text
+        if accepted:
+            assert "Sent to localhost." in answer.text, answer.text
+        else:
+            assert "Not accepted by localhost" in answer.text and "trusted_issuer" in answer.text, answer.text
 
 
 def test_a_verifier_that_says_no_is_not_accepted_in_words_and_never_shared(parties: Parties,
