@@ -97,7 +97,8 @@ def sd_jwt_vc_claims(context: IssuanceContext) -> dict[str, Any]:
     given, family = split_name(award.learner_name)
     # `aka_vcts` (SD-JWT VC -18): the badge's own type is also the offered configuration's type, so a
     # wallet that matches on the configuration's `vct` recognises it without resolving `extends`.
-    claims: dict[str, Any] = {"iss": institution_issuer_url(context.base_url, badge.institution_id), "iat": context.now, "vct": badge_vct(context.base_url, badge.id),
+    claims: dict[str, Any] = {"iss": institution_issuer_url(context.base_url, badge.institution_id),
+                              "iat": context.now, "vct": badge_vct(context.base_url, badge.id),
                               "aka_vcts": [base_vct(context.base_url)],
                               "status": context.status.token_status(context.base_url)}
     if context.valid_until is not None:

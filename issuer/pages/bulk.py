@@ -14,6 +14,7 @@ from issuer.pages.routing import EngineDep, MasterKeyDep, StaffDep, render, staf
 from issuer.pages.sessions import StaffUser
 from issuer.services import badges
 from issuer.services.common import Conflict
+from schemas.oauth2 import NotFound
 from servicekit.web import Pages, PagesDep
 
 router = staff_router()
@@ -61,7 +62,8 @@ def bulk_upload(badge_class_id: int, request: Request, pages: PagesDep, staff: S
         return _bulk_form(request, pages, staff, badge, values, {"file": f"bulk.error.{exc.reason}"}, 400)
     try:
         job_id = start_bulk_job(session=session, principal=staff.principal, badge_class_id=badge_class_id,
-                                file_name=file.filename, credential_format=format, pin=bool(pin), total=len(rows))
+                                file_name=file.filename, credential_format=format, pin=bool(pin), total=len(rows),
+                                report_lifetime=settings.offer_ttl_seconds)
     except Conflict:
         return pages.redirect(request, f"/staff/badges/{badge_class_id}", flash="award.archived", level="error")
     background.add_task(run_bulk_job, engine=engine, settings=settings, master_key=master_key,
@@ -72,7 +74,8 @@ def bulk_upload(badge_class_id: int, request: Request, pages: PagesDep, staff: S
 @router.get("/staff/bulk/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: int, request: Request, pages: PagesDep, staff: StaffDep, session: SessionDep,
              settings: SettingsDep, master_key: MasterKeyDep) -> Response:
-    view = load_bulk_job(session=session, principal=staff.principal, master_key=master_key, job_id=job_id)
+    view = load_bulk_job(session=session, principal=staff.principal, master_key=master_key, job_id=job_id,
+                         report_lifetime=settings.offer_ttl_seconds)
     badge = badges.get_badge_class(session=session, principal=staff.principal,
                                    badge_class_id=view.job.badge_class_id, base_url=settings.base_url)
     problems = [{**r, "problem": _problem(pages, request, r.get("error") or "")} for r in view.report
@@ -92,16 +95,22 @@ def _problem(pages: Pages, request: Request, error: str) -> str:
 
 
 @router.get("/staff/bulk/{job_id}/status")
-def job_status(job_id: int, staff: StaffDep, session: SessionDep, master_key: MasterKeyDep) -> JSONResponse:
+def job_status(job_id: int, staff: StaffDep, session: SessionDep, settings: SettingsDep,
+               master_key: MasterKeyDep) -> JSONResponse:
     """The job's progress for the waiting page: its `state` changes at every step, so the page reloads."""
-    view = load_bulk_job(session=session, principal=staff.principal, master_key=master_key, job_id=job_id)
+    view = load_bulk_job(session=session, principal=staff.principal, master_key=master_key, job_id=job_id,
+                         report_lifetime=settings.offer_ttl_seconds)
     return JSONResponse({"state": view.poll_state, "processed": view.job.processed, "total": view.job.total},
                         headers={"Cache-Control": "no-store"})
 
 
 @router.get("/staff/bulk/{job_id}/report.csv")
-def job_report(job_id: int, staff: StaffDep, session: SessionDep, master_key: MasterKeyDep) -> Response:
-    """Every row with its offer link and PIN, to send the learners."""
-    view = load_bulk_job(session=session, principal=staff.principal, master_key=master_key, job_id=job_id)
+def job_report(job_id: int, staff: StaffDep, session: SessionDep, settings: SettingsDep,
+               master_key: MasterKeyDep) -> Response:
+    """Every row with its offer link and PIN, to send the learners (until the offers expire: 404 after)."""
+    view = load_bulk_job(session=session, principal=staff.principal, master_key=master_key, job_id=job_id,
+                         report_lifetime=settings.offer_ttl_seconds)
+    if view.report_removed:
+        raise NotFound(f"the report of bulk award {job_id} was deleted when its offers expired")
     return Response(report_csv(view.report), media_type="text/csv; charset=utf-8", headers={
         "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="bulk-award-{job_id}.csv"'})

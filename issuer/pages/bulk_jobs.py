@@ -4,7 +4,7 @@ The job runs after the upload's response is sent (FastAPI background task) in ch
 `issuer.services.awards.bulk_award`, the same function as the API's bulk endpoint, so every row
 is judged on its own and running a file twice awards nobody twice. Progress is kept in the
 database, so any worker can answer the status page. The report holds the learners' offer links
-and PINs, so it is stored sealed under the master key.
+and PINs, so it is stored sealed under the master key, and deleted when those offers expire.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from issuer.admin_models import BulkAwardCreate
 from issuer.pages.models import BulkAwardJob
@@ -29,8 +30,8 @@ from issuer.settings import IssuerSettings
 from schemas.oauth2 import NotFound, ProtocolError
 from vc.keys import MasterKey
 
-__all__ = ["CHUNK_ROWS", "MAX_ROWS", "BulkCsvError", "BulkJobView", "load_bulk_job", "read_award_csv",
-           "report_csv", "run_bulk_job", "start_bulk_job"]
+__all__ = ["CHUNK_ROWS", "MAX_ROWS", "BulkCsvError", "BulkJobView", "forget_expired_reports", "load_bulk_job",
+           "read_award_csv", "report_csv", "run_bulk_job", "start_bulk_job"]
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,25 @@ def read_award_csv(content: bytes) -> list[dict[str, Any]]:
     return rows
 
 
+def forget_expired_reports(*, session: Session, report_lifetime: int, now: int | None = None) -> None:
+    """Delete the reports of jobs finished `report_lifetime` seconds ago (the offers' lifetime: their links and
+    PINs no longer work). The counts stay. Run when a job starts or is looked at; no scheduler needed."""
+    session.execute(update(BulkAwardJob)
+                    .where(col(BulkAwardJob.finished_at) <= unix_now(now) - report_lifetime,
+                           col(BulkAwardJob.report_sealed).is_not(None))
+                    .values(report_sealed=None))
+    session.commit()
+
+
 def start_bulk_job(*, session: Session, principal: Principal, badge_class_id: int, file_name: str,
-                   credential_format: str, pin: bool, total: int, now: int | None = None) -> int:
+                   credential_format: str, pin: bool, total: int, report_lifetime: int,
+                   now: int | None = None) -> int:
     """Record a new job for `total` rows (the caller then runs `run_bulk_job`); 409 for an archived badge class."""
     badge = load_badge_class(session=session, principal=principal, badge_class_id=badge_class_id)
     if badge.archived:
         raise Conflict("the badge class is archived: it can no longer be awarded")
     now = unix_now(now)
+    forget_expired_reports(session=session, report_lifetime=report_lifetime, now=now)
     job = BulkAwardJob(badge_class_id=badge_class_id, institution_id=badge.institution_id,
                        staff_id=principal.staff_id, file_name=file_name[:200], format=credential_format, pin=pin,
                        total=total, created_at=now, updated_at=now)
@@ -145,14 +158,21 @@ class BulkJobView:
     report: list[dict[str, Any]]
 
     @property
+    def report_removed(self) -> bool:
+        """The job finished, and its report was deleted when its offers expired."""
+        return self.job.finished_at is not None and self.job.report_sealed is None
+
+    @property
     def poll_state(self) -> str:
         """Changes whenever the page would look different, so the waiting page reloads at each step."""
         return f"{self.state}:{self.job.processed}" if self.state == "running" else self.state
 
 
 def load_bulk_job(*, session: Session, principal: Principal, master_key: MasterKey, job_id: int,
-                  now: int | None = None) -> BulkJobView:
-    """A job of a badge class the principal may work on (404 otherwise), with its report once finished."""
+                  report_lifetime: int, now: int | None = None) -> BulkJobView:
+    """A job of a badge class the principal may work on (404 otherwise), with its report once finished and
+    until its offers expire."""
+    forget_expired_reports(session=session, report_lifetime=report_lifetime, now=now)
     job = session.get(BulkAwardJob, job_id)
     if job is None:
         raise NotFound(f"bulk award {job_id} not found")

@@ -32,6 +32,7 @@ from issuer.models import ApiKey, Award
 from issuer.pages import MESSAGES, PAGE_ROUTERS, TEMPLATES
 from issuer.pages.badge_form import ACHIEVEMENT_TYPES, ALIGNMENT_TYPES, RESULT_TYPES, term_id
 from issuer.pages.bulk_jobs import start_bulk_job
+from issuer.pages.models import BulkAwardJob
 from issuer.pages.routing import StaffPageRoute
 from issuer.services import awards, badges, staff
 from issuer.services.keys import KeyStore
@@ -551,10 +552,43 @@ def test_report_csv_cells_cannot_become_spreadsheet_formulas(world: World, admin
     assert "'=HYPERLINK" in report
 
 
+def test_a_report_is_deleted_when_its_offers_expire_and_the_counts_stay(world: World, admin_browser: Staff) -> None:
+    def age(job: str, seconds: int) -> None:  # as if the job had finished `seconds` ago
+        with world.session() as session:
+            row = session.get(BulkAwardJob, int(job))
+            assert row is not None and row.finished_at is not None and row.report_sealed
+            row.finished_at -= seconds
+            session.add(row)
+            session.commit()
+
+    def sealed(job: str) -> bool:
+        with world.session() as session:
+            row = session.get(BulkAwardJob, int(job))
+            return row is not None and row.report_sealed is not None
+
+    first = _bulk_job(admin_browser, world.a["badge"], b"name,email\nAda Lovelace,ada@a.example.nl\n").url.path
+    second = _bulk_job(admin_browser, world.a["badge"], b"name,email\nAlan Turing,alan@a.example.nl\n").url.path
+    first_id, second_id = first.rsplit("/", 1)[-1], second.rsplit("/", 1)[-1]
+    lifetime = world.settings.offer_ttl_seconds
+    age(first_id, lifetime - 60)  # offers still valid for a minute: the report stays
+    assert "openid-credential-offer://" in admin_browser.get(f"{first}/report.csv").text
+    age(first_id, 120)
+    # A new upload clears expired reports without anyone looking at them.
+    _bulk_job(admin_browser, world.a["badge"], b"name,email\nGrace Hopper,grace@a.example.nl\n")
+    assert not sealed(first_id) and sealed(second_id)
+    page = admin_browser.get(first)
+    assert "The report with the offer links and PINs was deleted when its offers expired" in page.text
+    assert re.search(r'stat-number">1</span> awarded<', page.text)  # the counts stay
+    assert "Download" not in page.text and "ada@a.example.nl" not in page.text
+    assert admin_browser.get(f"{first}/report.csv").status_code == 404
+    assert "openid-credential-offer://" in admin_browser.get(f"{second}/report.csv").text
+
+
 def test_the_job_page_waits_while_the_job_runs(world: World, admin_browser: Staff) -> None:
     with world.session() as session:
         job = start_bulk_job(session=session, principal=world.admin, badge_class_id=world.a["badge"],
-                             file_name="big.csv", credential_format="jwt_vc_json", pin=False, total=300)
+                             file_name="big.csv", credential_format="jwt_vc_json", pin=False, total=300,
+                             report_lifetime=world.settings.offer_ttl_seconds)
     page = admin_browser.get(f"/staff/bulk/{job}")
     assert "Awarding…" in page.text and 'data-poll-url="/staff/bulk/' in page.text
     assert 'data-poll-state="running:0"' in page.text and "Check again" in page.text  # works without JS too
