@@ -76,7 +76,8 @@ def read_award_csv(content: bytes) -> list[dict[str, Any]]:
 
 def forget_expired_reports(*, session: Session, report_lifetime: int, now: int | None = None) -> None:
     """Delete the reports of jobs finished `report_lifetime` seconds ago (the offers' lifetime: their links and
-    PINs no longer work). The counts stay. Run when a job starts or is looked at; no scheduler needed."""
+    PINs no longer work). The counts stay. Run when a job starts (and `load_bulk_job` drops its own job's), so no
+    scheduler is needed."""
     session.execute(update(BulkAwardJob)
                     .where(col(BulkAwardJob.finished_at) <= unix_now(now) - report_lifetime,
                            col(BulkAwardJob.report_sealed).is_not(None))
@@ -172,7 +173,6 @@ def load_bulk_job(*, session: Session, principal: Principal, master_key: MasterK
                   report_lifetime: int, now: int | None = None) -> BulkJobView:
     """A job of a badge class the principal may work on (404 otherwise), with its report once finished and
     until its offers expire."""
-    forget_expired_reports(session=session, report_lifetime=report_lifetime, now=now)
     job = session.get(BulkAwardJob, job_id)
     if job is None:
         raise NotFound(f"bulk award {job_id} not found")
@@ -180,6 +180,10 @@ def load_bulk_job(*, session: Session, principal: Principal, master_key: MasterK
         load_badge_class(session=session, principal=principal, badge_class_id=job.badge_class_id)
     except NotFound as exc:
         raise NotFound(f"bulk award {job_id} not found") from exc
+    if job.report_sealed and job.finished_at is not None and job.finished_at <= unix_now(now) - report_lifetime:
+        job.report_sealed = None  # its offers have expired (the status poll reads, and writes only here)
+        session.add(job)
+        session.commit()
     state = job.state
     if state == "running" and job.updated_at < unix_now(now) - STALE_SECONDS:
         state = "interrupted"

@@ -209,7 +209,7 @@ def _running_job(issuer: RunningService, total: int) -> tuple[int, Session]:
     session = Session(make_engine(issuer.database_url), expire_on_commit=False)  # closed (and disposed) by the caller
     principal = authenticate(session=session, token=_token(issuer))
     job = start_bulk_job(session=session, principal=principal, badge_class_id=badge["id"], file_name="cohort.csv",
-                         credential_format="jwt_vc_json", pin=False, total=total)
+                         credential_format="jwt_vc_json", pin=False, total=total, report_lifetime=14 * 24 * 3600)
     return job, session
 
 
