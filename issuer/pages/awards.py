@@ -4,7 +4,6 @@ status, revoke / suspend / unsuspend, a new offer, and the baked badge."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import urlencode
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,7 +22,7 @@ from issuer.services.configurations import (
     EU_LEARNING_CREDENTIAL,
 )
 from schemas.oauth2 import InvalidRequest
-from servicekit.web import Pages, PagesDep, qr_png_data_uri
+from servicekit.web import Pages, PagesDep, page_link, qr_png_data_uri
 
 router = staff_router()
 
@@ -97,25 +96,23 @@ AWARDS_PER_PAGE = 50
 
 
 @router.get("/staff/awards", response_class=HTMLResponse)
-def find_awards_page(request: Request, pages: PagesDep, staff: StaffDep, session: SessionDep, settings: SettingsDep,
+def find_awards_page(request: Request, pages: PagesDep, staff: StaffDep, session: SessionDep,
                      q: Annotated[str | None, Query(max_length=200)] = None,
                      status: Literal["", "valid", "suspended", "revoked"] = "",
                      page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     """Find awards by learner across the badge classes this staff member may see."""
     found = awards.find_awards(session=session, principal=staff.principal, query=q, status=status or None,
                                limit=AWARDS_PER_PAGE + 1, offset=(page - 1) * AWARDS_PER_PAGE)
-    names = {b.id: b.name for b in badges.list_badge_classes(session=session, principal=staff.principal,
-                                                             base_url=settings.base_url, include_archived=True)}
-
-    def page_link(number: int) -> str:
-        return "/staff/awards?" + urlencode({"q": q or "", "status": status, "page": number})
-
+    shown = found[:AWARDS_PER_PAGE]
+    names = badges.badge_class_names(session=session, badge_class_ids={a.badge_class_id for a in shown})
     return render(pages, request, staff, "awards.html", "awards.title", {
-        "awards": found[:AWARDS_PER_PAGE], "badge_names": names, "query": q or "", "status": status,
+        "awards": shown, "badge_names": names, "query": q or "", "status": status,
         "status_options": [("", pages.t(request, "awards.any_status"))] + [
             (value, pages.t(request, f"status.{value}")) for value in ("valid", "suspended", "revoked")],
-        "page": page, "previous_page": page_link(page - 1) if page > 1 else None,
-        "next_page": page_link(page + 1) if len(found) > AWARDS_PER_PAGE else None})
+        "page": page,
+        "previous_page": page_link("/staff/awards", page - 1, q=q, status=status) if page > 1 else None,
+        "next_page": page_link("/staff/awards", page + 1, q=q, status=status) if len(found) > AWARDS_PER_PAGE
+        else None})
 
 
 @router.get("/staff/awards/{award_id}", response_class=HTMLResponse)

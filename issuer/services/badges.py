@@ -18,6 +18,7 @@ from issuer.services.staff import Principal
 from schemas.oauth2 import InvalidRequest, NotFound
 
 __all__ = [
+    "badge_class_names",
     "badge_image",
     "badge_image_url",
     "badge_vct",
@@ -158,6 +159,14 @@ def list_badge_classes(*, session: Session, principal: Principal, base_url: str,
     if not include_archived:
         query = query.where(col(BadgeClass.archived).is_(False))
     return [badge_public(b, base_url) for b in session.exec(query).all()]
+
+
+def badge_class_names(*, session: Session, badge_class_ids: set[int]) -> dict[int, str]:
+    """Id → name of these badge classes, in one query (for lists of awards the caller may already see)."""
+    if not badge_class_ids:
+        return {}
+    rows = session.exec(select(BadgeClass.id, BadgeClass.name).where(col(BadgeClass.id).in_(badge_class_ids))).all()
+    return {badge_id: name for badge_id, name in rows if badge_id is not None}
 
 
 def badge_image(*, session: Session, badge_class_id: int) -> tuple[bytes, str]:

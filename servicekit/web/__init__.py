@@ -7,7 +7,16 @@ A service's templates extend `base.html` and use the `ui` macros from `macros.ht
 from servicekit.web.cookies import FlashMessage, PageCookies
 from servicekit.web.csrf import CSRF_FIELD, CSRF_HEADER, CsrfRejected, create_csrf_token, verify_csrf_token
 from servicekit.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalog, choose_language, message_ids_in_templates
-from servicekit.web.pages import CsrfProtected, PageError, Pages, PagesDep, get_pages, make_environment, require_csrf
+from servicekit.web.pages import (
+    CsrfProtected,
+    PageError,
+    Pages,
+    PagesDep,
+    get_pages,
+    make_environment,
+    page_link,
+    require_csrf,
+)
 from servicekit.web.qr import qr_png_data_uri
 
 __all__ = [
@@ -28,6 +37,7 @@ __all__ = [
     "get_pages",
     "make_environment",
     "message_ids_in_templates",
+    "page_link",
     "qr_png_data_uri",
     "require_csrf",
     "verify_csrf_token",

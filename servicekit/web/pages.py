@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,7 +39,8 @@ from servicekit.web.cookies import FlashLevel, FlashMessage, PageCookies
 from servicekit.web.csrf import CSRF_FIELD, CSRF_HEADER, CsrfRejected, create_csrf_token, verify_csrf_token
 from servicekit.web.i18n import LANG_COOKIE, LANGUAGES, Catalog, choose_language
 
-__all__ = ["CsrfProtected", "PageError", "Pages", "PagesDep", "get_pages", "make_environment", "require_csrf"]
+__all__ = ["CsrfProtected", "PageError", "Pages", "PagesDep", "get_pages", "make_environment", "page_link",
+           "require_csrf"]
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +237,13 @@ class Pages:
                 raise FileNotFoundError(f"no static file {path!r}")
             self._static_versions[path] = version
         return f"/static/{path}?v={version}"
+
+
+def page_link(path: str, number: int, **params: str | None) -> str:
+    """The link to page `number` of a paged list at `path`, keeping its other (non-empty) query parameters;
+    page 1 is the list's own address."""
+    query = urlencode({**{k: v for k, v in params.items() if v}, **({"page": number} if number > 1 else {})})
+    return path + ("?" + query if query else "")
 
 
 def get_pages(request: Request) -> Pages:

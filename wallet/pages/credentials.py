@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from servicekit.web import CsrfProtected, PagesDep
+from servicekit.web import CsrfProtected, PagesDep, page_link
 from wallet.api.deps import ServicesDep, SessionDep
 from wallet.credentials import credential_cards, credential_detail
 from wallet.export import export_credential
@@ -38,16 +37,11 @@ def list_page(request: Request, pages: PagesDep, session: SessionDep, services: 
     for shown in cards:
         shown["status"] = _shown_status(shown["status"])
     last_page = max(1, -(-count // PAGE_SIZE))
-
-    def page_link(number: int) -> str | None:
-        if not 1 <= number <= last_page:
-            return None
-        query = urlencode({**({"q": q} if q else {}), **({"page": number} if number > 1 else {})})
-        return "/credentials" + ("?" + query if query else "")
-
+    previous = min(page, last_page + 1) - 1  # past the end: back to the last page
     return render(pages, request, "credentials.html", "credentials.title", learner=learner, cards=cards,
                   count=count, query=q or "", page=page, last_page=last_page,
-                  previous_page=page_link(min(page, last_page + 1) - 1), next_page=page_link(page + 1))
+                  previous_page=page_link("/credentials", previous, q=q) if previous >= 1 else None,
+                  next_page=page_link("/credentials", page + 1, q=q) if page < last_page else None)
 
 
 @router.get("/credentials/{credential_id}")
