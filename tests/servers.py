@@ -6,6 +6,7 @@ names a PostgreSQL server (as `.ci/run` sets it), a fresh database created there
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -23,10 +24,26 @@ import sqlalchemy
 POSTGRES_URL = os.environ.get("EDUWALLET_TEST_POSTGRES_URL")
 
 
+#: Each pytest-xdist worker draws ports from its own block, below Linux's ephemeral range (32768-60999)
+#: that `bind(("127.0.0.1", 0))` and outgoing connections draw from. With ports from that range, a
+#: port chosen for one service could be handed to another worker's service in the seconds before the
+#: first one bound it, and a health check then found the wrong service (seen once in CI).
+PORT_BLOCK = 600
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_next_ports = itertools.cycle(range(20000 + PORT_BLOCK * (_WORKER % 20), 20000 + PORT_BLOCK * (_WORKER % 20 + 1)))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port that is free now and that no other test worker will choose."""
+    for _ in range(PORT_BLOCK):
+        port = next(_next_ports)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # still held by this worker's earlier service, or by something else
+            return port
+    raise RuntimeError(f"no free port in this test worker's block of {PORT_BLOCK}")
 
 
 def _admin_engine() -> sqlalchemy.Engine:
