@@ -24,10 +24,12 @@ import sqlalchemy
 POSTGRES_URL = os.environ.get("EDUWALLET_TEST_POSTGRES_URL")
 
 
-#: Each pytest-xdist worker draws ports from its own block, below Linux's ephemeral range (32768-60999)
-#: that `bind(("127.0.0.1", 0))` and outgoing connections draw from. With ports from that range, a
-#: port chosen for one service could be handed to another worker's service in the seconds before the
-#: first one bound it, and a health check then found the wrong service (seen once in CI).
+#: For servers that bind their port themselves (`eduwallet serve`, the Node servers), each pytest-xdist
+#: worker draws ports from its own block, below Linux's ephemeral range (32768-60999) that
+#: `bind(("127.0.0.1", 0))` and outgoing connections draw from. With ports from that range, a port chosen
+#: for one server could be handed to another worker's server in the seconds before the first one bound
+#: it, and a health check then found the wrong server (seen once in CI). `running_service` needs none of
+#: this: it binds the socket itself.
 PORT_BLOCK = 600
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 _next_ports = itertools.cycle(range(20000 + PORT_BLOCK * (_WORKER % 20), 20000 + PORT_BLOCK * (_WORKER % 20 + 1)))
@@ -90,8 +92,15 @@ class RunningService:
 @contextmanager
 def running_service(name: str, tmp_path: Path, *, env: dict[str, str] | None = None,
                     workers: int = 1) -> Iterator[RunningService]:
-    """Run `<name>.app:create_app` under uvicorn on a free loopback port until the block ends."""
-    port = free_port()
+    """Run `<name>.app:create_app` under uvicorn on a free loopback port until the block ends.
+
+    The harness binds the listening socket itself and hands it to uvicorn (`--fd`): the port is this
+    service's from the start, so no other process, in this test run or another, can take it while the
+    service starts, and the health check can only reach this service."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = int(listener.getsockname()[1])
     var_dir = tmp_path / f"{name}-var"
     var_dir.mkdir(parents=True, exist_ok=True)
     prefix = f"EDUWALLET_{name.upper()}_"
@@ -100,11 +109,11 @@ def running_service(name: str, tmp_path: Path, *, env: dict[str, str] | None = N
                    prefix + "DATABASE_URL": database_url, prefix + "PUBLIC_URL": f"http://localhost:{port}",
                    **(env or {})}
     log_file = tmp_path / f"{name}.log"
-    with log_file.open("wb") as log:
+    with log_file.open("wb") as log, listener:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", f"{name}.app:create_app", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
-            env=process_env, stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "uvicorn", "--factory", f"{name}.app:create_app", "--fd", str(listener.fileno()),
+             "--workers", str(workers), "--log-level", "warning"],
+            env=process_env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()])
     service = RunningService(name, f"http://localhost:{port}", var_dir, database_url, process, log_file)
     try:
         _wait_ready(service)
