@@ -3,7 +3,8 @@
 Run: ``python3 bench/issuance.py`` (starts its own issuer with SQLite in a temporary folder; or
 ``--url URL --token TOKEN`` for a running one). Prints a table and asserts nothing:
 
-* full flows (GET offer → token → nonce → credential with proofs from fresh holder keys) with 1, 8
+* full flows (GET offer → token → nonce → credential with proofs from fresh holder keys; with `--dpop`
+  on or both, the token bound to a fresh DPoP key, RFC 9449) with 1, 8
   and 32 concurrent wallets, with 1 proof per credential request (one credential per flow) and with
   10 (the issuer's batch size: ten credentials per flow); flows/s and credentials/s;
 * each row ``--repeat`` times: the best credentials/s and the spread (worst–best), because the
@@ -42,6 +43,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from vc.dpop import create_dpop_proof
 from vc.jws import sign_jws, verify_jws
 from vc.keys import SoftwareSigner
 
@@ -83,11 +85,13 @@ class _Wallet:
         self.connection: http.client.HTTPConnection | None = None
 
     def call(self, method: str, url: str, *, form: dict[str, str] | None = None, body: Any = None,
-             token: str | None = None) -> Any:
+             token: str | None = None, dpop: SoftwareSigner | None = None) -> Any:
         parts = urlsplit(url)
         if self.connection is None:
             self.connection = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=60)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"Authorization": f"{'DPoP' if dpop else 'Bearer'} {token}"} if token else {}
+        if dpop is not None:
+            headers["DPoP"] = create_dpop_proof(dpop, htm=method, htu=url, access_token=token)
         data = None
         if form is not None:
             data, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
@@ -100,12 +104,14 @@ class _Wallet:
             raise FlowError(f"{method} {parts.path}: {response.status} {content[:200]!r}")
         return json.loads(content)
 
-    def flow(self, offer_uri: str, batch: int) -> int:
-        """One full pre-authorized flow; the number of credentials received."""
+    def flow(self, offer_uri: str, batch: int, dpop: bool = False) -> int:
+        """One full pre-authorized flow (with `dpop`: the token bound to a fresh DPoP key, RFC 9449); the number
+        of credentials received."""
         [offer_url] = parse_qs(urlsplit(offer_uri).query)["credential_offer_uri"]
         offer = self.call("GET", offer_url)
         issuer = offer["credential_issuer"]
-        token = self.call("POST", f"{issuer}/oid4vci/token", form={
+        dpop_key = SoftwareSigner.generate("ES256") if dpop else None
+        token = self.call("POST", f"{issuer}/oid4vci/token", dpop=dpop_key, form={
             "grant_type": PRE_AUTHORIZED,
             "pre-authorized_code": offer["grants"][PRE_AUTHORIZED]["pre-authorized_code"]})["access_token"]
         c_nonce = self.call("POST", f"{issuer}/oid4vci/nonce")["c_nonce"]
@@ -114,7 +120,7 @@ class _Wallet:
             holder = SoftwareSigner.generate("ES256")
             proofs.append(sign_jws({"aud": issuer, "iat": int(time.time()), "nonce": c_nonce}, holder,
                                    typ="openid4vci-proof+jwt", header={"jwk": holder.public_jwk}, include_kid=False))
-        answer = self.call("POST", f"{issuer}/oid4vci/credential", token=token, body={
+        answer = self.call("POST", f"{issuer}/oid4vci/credential", token=token, dpop=dpop_key, body={
             "credential_configuration_id": offer["credential_configuration_ids"][0], "proofs": {"jwt": proofs}})
         return len(answer["credentials"])
 
@@ -135,7 +141,7 @@ class Run:
     client_cpu_ms: float
 
 
-def run_flows(offers: list[str], concurrency: int, batch: int, server_pid: int | None) -> Run:
+def run_flows(offers: list[str], concurrency: int, batch: int, server_pid: int | None, dpop: bool = False) -> Run:
     """All `offers` as full flows, `concurrency` wallets (threads) at a time, with the bound measured just before."""
     bound = raw_sign_verify_per_second()
     local = threading.local()
@@ -146,7 +152,7 @@ def run_flows(offers: list[str], concurrency: int, batch: int, server_pid: int |
         wallet = getattr(local, "wallet", None) or _Wallet()
         local.wallet = wallet
         try:
-            return wallet.flow(offer_uri, batch)
+            return wallet.flow(offer_uri, batch, dpop)
         except (FlowError, OSError, http.client.HTTPException):
             errors += 1
             local.wallet = None
@@ -221,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--format", dest="formats", action="append", choices=("jwt_vc_json", "dc+sd-jwt"),
                         help="credential format(s) to measure (default: both)")
     parser.add_argument("--no-bulk", action="store_true", help="skip the 10,000-row bulk award")
+    parser.add_argument("--dpop", choices=("off", "on", "both"), default="off",
+                        help="bind the access tokens to DPoP keys (RFC 9449); `both` measures each row both ways")
     args = parser.parse_args(argv)
 
     print(f"load average before: {_load()}  ({os.cpu_count()} CPUs)")
@@ -230,25 +238,27 @@ def main(argv: list[str] | None = None) -> None:
         badge: dict[str, Any] = admin.post("/admin/badge-classes", json={
             "institution_id": institution["id"], "name": "Bench badge", "description": "Benchmark",
             "ects": 3, "eqf_level": 6}).json()
-        print(f"{'format':12s} {'batch':>5s} {'wallets':>7s} {'flows/s':>8s} {'creds/s':>8s} {'spread':>13s} "
-              f"{'bound/s':>8s} {'x bound':>8s} {'issuer CPU':>10s} {'wallets CPU':>11s} errors")
+        print(f"{'format':12s} {'dpop':>4s} {'batch':>5s} {'wallets':>7s} {'flows/s':>8s} {'creds/s':>8s} "
+              f"{'spread':>13s} {'bound/s':>8s} {'x bound':>8s} {'issuer CPU':>10s} {'wallets CPU':>11s} errors")
         for credential_format in args.formats or ["jwt_vc_json", "dc+sd-jwt"]:
-            for batch in (1, 10):
-                for concurrency in (1, 8, 32):
-                    runs = []
-                    for attempt in range(args.repeat):
-                        offers = _offers(admin, badge["id"], args.flows if batch == 1 else args.flows // 5,
-                                         f"{credential_format}-{batch}-{concurrency}-{attempt}", credential_format)
-                        runs.append(run_flows(offers, concurrency, batch, pid))
-                    best = max(runs, key=lambda r: r.credentials_per_second)
-                    worst = min(r.credentials_per_second for r in runs)
-                    cpu = [r.server_cpu_ms for r in runs if r.server_cpu_ms is not None]
-                    client_cpu = median(r.client_cpu_ms for r in runs)
-                    print(f"{credential_format:12s} {batch:5d} {concurrency:7d} {best.flows_per_second:8.1f} "
-                          f"{best.credentials_per_second:8.1f} {worst:6.1f}–{best.credentials_per_second:<6.1f} "
-                          f"{best.bound:8.0f} {best.credentials_per_second / best.bound:8.3f} "
-                          f"{median(cpu) if cpu else float('nan'):7.2f} ms {client_cpu:8.2f} ms "
-                          f"{sum(r.errors for r in runs)}", flush=True)
+            modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.dpop]
+            for batch, concurrency, dpop in ((b, c, d) for b in (1, 10) for c in (1, 8, 32) for d in modes):
+                runs = []
+                for attempt in range(args.repeat):
+                    offers = _offers(admin, badge["id"], args.flows if batch == 1 else args.flows // 5,
+                                     f"{credential_format}-{batch}-{concurrency}-{dpop}-{attempt}",
+                                     credential_format)
+                    runs.append(run_flows(offers, concurrency, batch, pid, dpop))
+                best = max(runs, key=lambda r: r.credentials_per_second)
+                worst = min(r.credentials_per_second for r in runs)
+                cpu = [r.server_cpu_ms for r in runs if r.server_cpu_ms is not None]
+                client_cpu = median(r.client_cpu_ms for r in runs)
+                print(f"{credential_format:12s} {'yes' if dpop else 'no':>4s} {batch:5d} {concurrency:7d} "
+                      f"{best.flows_per_second:8.1f} "
+                      f"{best.credentials_per_second:8.1f} {worst:6.1f}–{best.credentials_per_second:<6.1f} "
+                      f"{best.bound:8.0f} {best.credentials_per_second / best.bound:8.3f} "
+                      f"{median(cpu) if cpu else float('nan'):7.2f} ms {client_cpu:8.2f} ms "
+                      f"{sum(r.errors for r in runs)}", flush=True)
         if not args.no_bulk:
             rows = [{"line": n, "name": f"Bulk {n}", "email": f"bulk-{n}@bench.example.nl"} for n in range(10_000)]
             started = time.perf_counter()

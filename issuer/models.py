@@ -175,6 +175,16 @@ class AccessToken(IssuerTable, table=True):
     credential_configuration_ids: list[str] = _json([])
     expires_at: int = _time()
     created_at: int = _time()
+    #: RFC 9449: the thumbprint of the DPoP key the token is bound to; None for a Bearer token.
+    dpop_jkt: str | None = Field(default=None, max_length=43)
+
+
+class DpopProof(IssuerTable, table=True):
+    """A DPoP proof seen (RFC 9449 §11.1): the hash of its key thumbprint and `jti`, kept while its `iat`
+    is still inside the accepted window, so the same proof is accepted once."""
+
+    proof_hash: str = Field(max_length=64, primary_key=True)
+    expires_at: int = _time(index=True)
 
 
 class CNonce(IssuerTable, table=True):

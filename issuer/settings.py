@@ -30,6 +30,10 @@ class IssuerSettings(ServiceSettings):
     proof_max_age_seconds: int = Field(default=300, ge=10)
     #: ... or this far in the future (clock skew).
     clock_skew_seconds: int = Field(default=60, ge=0)
+    #: RFC 9449 DPoP: a proof older than this is refused (each proof is accepted once within it).
+    dpop_proof_max_age_seconds: int = Field(default=300, ge=10)
+    #: Refuse token requests without a DPoP proof (HAIP); otherwise DPoP is used when the wallet sends one.
+    dpop_required: bool = False
     #: Wrong `tx_code` tries before an offer is locked (OpenID4VCI 1.0 errata: limit, then invalidate).
     tx_code_max_attempts: int = Field(default=5, ge=1)
     tx_code_length: int = Field(default=6, ge=4, le=12)

@@ -11,11 +11,14 @@ The description is public: keep internals out of it (`internal` is for logs).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import ClassVar
 
 __all__ = [
     "AccessDenied",
+    "DpopProofRefused",
     "InvalidClient",
+    "InvalidDpopProof",
     "InvalidGrant",
     "InvalidRequest",
     "InvalidScope",
@@ -90,16 +93,36 @@ class AccessDenied(ProtocolError):
 
 
 class InvalidToken(ProtocolError):
-    """RFC 6750 §3.1: the access token is expired, revoked, malformed or invalid."""
+    """RFC 6750 §3.1: the access token is expired, revoked, malformed or invalid. The challenge names the
+    scheme the token goes with: `Bearer`, or `DPoP` with the accepted proof algorithms (RFC 9449 §7.1)."""
 
     error = "invalid_token"
     status_code = 401
 
+    def __init__(self, description: str | None = None, *, internal: str | None = None,
+                 dpop_algorithms: Sequence[str] = ()) -> None:
+        super().__init__(description, internal=internal)
+        self.dpop_algorithms = tuple(dpop_algorithms)
+
     def headers(self) -> dict[str, str]:
-        value = f'Bearer error="{self.error}"'
+        value = f'{"DPoP" if self.dpop_algorithms else "Bearer"} error="{self.error}"'
         if self.description:
             value += f', error_description="{self.description}"'
+        if self.dpop_algorithms:
+            value += f', algs="{" ".join(self.dpop_algorithms)}"'
         return {**super().headers(), "WWW-Authenticate": value}
+
+
+class InvalidDpopProof(ProtocolError):
+    """RFC 9449 §5: the DPoP proof of a token request is missing or invalid (400)."""
+
+    error = "invalid_dpop_proof"
+
+
+class DpopProofRefused(InvalidToken):
+    """RFC 9449 §7.1: the DPoP proof that came with an access token is missing or invalid (401, `DPoP`)."""
+
+    error = "invalid_dpop_proof"
 
 
 class NotFound(ProtocolError):

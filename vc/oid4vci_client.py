@@ -9,7 +9,9 @@ Each function is one step of the Pre-Authorized Code Flow (§3.5), in order:
 2. `fetch_issuer_metadata` (§12.2.2; `credential_issuer` must match exactly, §12.2.4) and
    `fetch_authorization_server_metadata` (RFC 8414 §3, `issuer` must match; §12.3).
 3. `request_token`: the Token Request with `pre-authorized_code` and `tx_code` iff the offer
-   asked for one (§6.1).
+   asked for one (§6.1), and a DPoP proof (RFC 9449) when the wallet has a DPoP key and the
+   authorization server lists its algorithm; later requests then present the token with a
+   proof by that key (`authorization_headers`).
 4. `request_nonce` (§7) and `create_proof_jwt` (App. F.1, `openid4vci-proof+jwt`).
 5. `request_credential` (§8): `proofs` (one per key: batch issuance, §8.2); accepts
    `credentials` and the pre-final single `credential`.
@@ -52,6 +54,7 @@ from schemas.oid4vci import (
 )
 from vc.did_jwk import create_did_jwk
 from vc.did_key import create_did_key
+from vc.dpop import create_dpop_proof
 from vc.errors import FetchError, MalformedToken
 from vc.fetch import Fetcher, FetchResponse, FetchStatusError, is_json_media_type
 from vc.jws import sign_jws
@@ -247,8 +250,10 @@ def resolve_issuer(offer: CredentialOffer, fetcher: Fetcher, *, accept_language:
 # -- 3. token -------------------------------------------------------------------------------------
 
 def request_token(context: IssuerContext, fetcher: Fetcher, *, tx_code: str | None = None,
-                  client_id: str | None = None) -> TokenResponse:
-    """§6.1: exchange the pre-authorized code; `tx_code` is sent iff the offer asked for one."""
+                  client_id: str | None = None, dpop: Signer | None = None) -> TokenResponse:
+    """§6.1: exchange the pre-authorized code; `tx_code` is sent iff the offer asked for one. With a `dpop`
+    key whose algorithm the authorization server lists, a DPoP proof goes along (RFC 9449 §5) and the
+    token is bound to that key: `token_type` `DPoP`, to be used with `dpop` again."""
     grant = context.offer.grants.pre_authorized_code if context.offer.grants else None
     if grant is None:
         raise MalformedToken("the offer has no pre-authorized code (only that flow is supported)")
@@ -260,14 +265,28 @@ def request_token(context: IssuerContext, fetcher: Fetcher, *, tx_code: str | No
     request = TokenRequest.model_validate({
         "grant_type": PRE_AUTHORIZED_CODE_GRANT, "pre-authorized_code": grant.pre_authorized_code,
         "tx_code": tx_code if grant.tx_code is not None else None, "client_id": client_id})
+    algorithms = context.authorization_server.dpop_signing_alg_values_supported or ()
+    proving = dpop is not None and dpop.alg in algorithms
+    headers = {"DPoP": create_dpop_proof(dpop, htm="POST", htu=endpoint)} if proving and dpop else None
     try:
-        response = fetcher.post_form(endpoint, request.to_form())
+        response = fetcher.post_form(endpoint, request.to_form(), headers=headers)
     except FetchStatusError as exc:
         raise _error_response("the token endpoint", exc) from exc
     token = _parse(TokenResponse, _json(response, "token response"), "token response")
-    if token.token_type.lower() != "bearer":
-        raise MalformedToken(f"token_type {token.token_type!r} is not supported (Bearer only)")
+    if token.token_type.lower() not in (("bearer", "dpop") if proving else ("bearer",)):
+        raise MalformedToken(f"token_type {token.token_type!r} is not supported here")
     return token
+
+
+def authorization_headers(token: TokenResponse, *, url: str, dpop: Signer | None) -> dict[str, str]:
+    """The headers that present `token` on a POST to `url`: `Bearer`, or `DPoP` with a fresh proof that
+    names the URL and the token (RFC 9449 §7.1) when the token is bound to the `dpop` key."""
+    if token.token_type.lower() != "dpop":
+        return {"Authorization": f"Bearer {token.access_token}"}
+    if dpop is None:
+        raise ValueError("a DPoP-bound access token needs its DPoP key")
+    return {"Authorization": f"DPoP {token.access_token}",
+            "DPoP": create_dpop_proof(dpop, htm="POST", htu=url, access_token=token.access_token)}
 
 
 # -- 4. nonce and key proofs ----------------------------------------------------------------------
@@ -351,10 +370,10 @@ def _credentials_from(body: Any) -> list[str]:
     return found  # type: ignore[return-value]
 
 
-def request_credential(credential_endpoint: str, fetcher: Fetcher, *, access_token: str,
+def request_credential(credential_endpoint: str, fetcher: Fetcher, *, token: TokenResponse,
                        credential_configuration_id: str | None = None, credential_identifier: str | None = None,
-                       proofs: Sequence[str] = ()) -> list[str]:
-    """§8.2: one Credential Request, bearer-authenticated; `proofs` become `{"jwt": [...]}`."""
+                       proofs: Sequence[str] = (), dpop: Signer | None = None) -> list[str]:
+    """§8.2: one Credential Request under `token` (`authorization_headers`); `proofs` become `{"jwt": [...]}`."""
     if (credential_configuration_id is None) == (credential_identifier is None):
         raise ValueError("name exactly one of credential_configuration_id and credential_identifier")
     body: dict[str, Any] = ({"credential_identifier": credential_identifier} if credential_identifier is not None
@@ -362,7 +381,8 @@ def request_credential(credential_endpoint: str, fetcher: Fetcher, *, access_tok
     if proofs:
         body["proofs"] = {"jwt": list(proofs)}
     try:
-        response = fetcher.post_json(credential_endpoint, body, headers={"Authorization": f"Bearer {access_token}"})
+        response = fetcher.post_json(credential_endpoint, body,
+                                     headers=authorization_headers(token, url=credential_endpoint, dpop=dpop))
     except FetchStatusError as exc:
         raise _error_response("the credential endpoint", exc) from exc
     return _credentials_from(_json(response, "credential response"))
@@ -378,9 +398,11 @@ def _identifiers_for(token: TokenResponse, configuration_id: str) -> list[str]:
 
 
 def obtain_credentials(context: IssuerContext, token: TokenResponse, configuration_id: str,
-                       signers: Sequence[Signer], fetcher: Fetcher, *, now: datetime | None = None) -> list[str]:
+                       signers: Sequence[Signer], fetcher: Fetcher, *, now: datetime | None = None,
+                       dpop: Signer | None = None) -> list[str]:
     """§7-§8 for one configuration: a proof per signer (batch when more than one), retried once
-    with a fresh nonce on `invalid_nonce`. Returns the credentials as issued, unchecked."""
+    with a fresh nonce on `invalid_nonce`; `dpop` is the key a DPoP-bound `token` needs. Returns the
+    credentials as issued, unchecked."""
     metadata = context.issuer_metadata
     configuration = context.offered_configurations()[configuration_id]
     for encryption in (metadata.credential_request_encryption, metadata.credential_response_encryption):
@@ -399,8 +421,8 @@ def obtain_credentials(context: IssuerContext, token: TokenResponse, configurati
         nonce = request_nonce(metadata.nonce_endpoint, fetcher) if metadata.nonce_endpoint else None
         proofs = [create_proof_jwt(s, credential_issuer=metadata.credential_issuer, nonce=nonce, binding=binding,
                                    now=now) for s in signers] if binding is not None else []
-        return request_credential(metadata.credential_endpoint, fetcher, access_token=token.access_token,
-                                  proofs=proofs, **target)
+        return request_credential(metadata.credential_endpoint, fetcher, token=token, proofs=proofs, dpop=dpop,
+                                  **target)
 
     try:
         return attempt()

@@ -35,7 +35,7 @@ from schemas.oid4vci import (
     parse_model,
 )
 from vc.errors import FetchError, FetchRefused, VcError
-from vc.keys import SoftwareSigner, generate_private_key
+from vc.keys import Signer, SoftwareSigner, generate_private_key
 from vc.oid4vci_client import (
     ErrorResponse,
     IssuerContext,
@@ -173,7 +173,7 @@ def _type_metadata(services: WalletServices, session: Session, claims: dict[str,
 
 def receive(*, session: Session, services: WalletServices, context: IssuerContext, token: Any,
             configuration_id: str, configuration: CredentialConfiguration, locale: str,
-            now: datetime | None = None) -> NewCredential:
+            dpop: Signer | None = None, now: datetime | None = None) -> NewCredential:
     """One configuration of the offer: keys, proofs, request, checks; a credential ready to store."""
     if configuration.format not in SUPPORTED_FORMATS:
         raise CredentialRefused(f"format {configuration.format!r} is not supported by this wallet")
@@ -182,7 +182,7 @@ def receive(*, session: Session, services: WalletServices, context: IssuerContex
     copies = min(services.settings.batch_copies, batch.batch_size) if binding is not None and batch else 1
     keys = [generate_private_key("ES256") for _ in range(copies)] if binding is not None else []
     signers = [SoftwareSigner(key) for key in keys]
-    issued = obtain_credentials(context, token, configuration_id, signers, services.fetcher, now=now)
+    issued = obtain_credentials(context, token, configuration_id, signers, services.fetcher, now=now, dpop=dpop)
     thumbprints = holder_thumbprints([s.public_jwk for s in signers])
     if not issued:
         raise CredentialRefused("the issuer sent no credential")
@@ -226,9 +226,10 @@ def accept_offer(*, session: Session, learner: LearnerContext, services: WalletS
     grant = context.offer.grants.pre_authorized_code if context.offer.grants else None
     if grant is not None and grant.tx_code is not None and not tx_code:
         raise InvalidRequest("this offer needs the transaction code (tx_code) the issuer sent you")
+    dpop = SoftwareSigner.generate("ES256")  # a fresh DPoP key per offer: nothing links two issuances
     try:
         with party_errors("issuer"):
-            token = request_token(context, services.fetcher, tx_code=tx_code)
+            token = request_token(context, services.fetcher, tx_code=tx_code, dpop=dpop)
     except PartyError as exc:
         cause = exc.__cause__
         if isinstance(cause, ErrorResponse) and cause.error == "invalid_grant":
@@ -243,7 +244,7 @@ def accept_offer(*, session: Session, learner: LearnerContext, services: WalletS
             with party_errors("issuer"):
                 received.append(receive(session=session, services=services, context=context, token=token,
                                         configuration_id=configuration_id, configuration=configuration,
-                                        locale=learner.locale, now=now))
+                                        locale=learner.locale, dpop=dpop, now=now))
         except ProtocolError as exc:
             refused.append({"credential_configuration_id": configuration_id,
                             "reason": exc.description or exc.error})

@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from issuer.services.dpop import PresentedToken
 from issuer.services.keys import KeyStore
 from issuer.services.staff import Principal, authenticate
 from issuer.settings import IssuerSettings
 from servicekit.database import session_scope
 
-__all__ = ["KeysDep", "PrincipalDep", "SessionDep", "SettingsDep", "bearer_token"]
+__all__ = ["KeysDep", "PrincipalDep", "SessionDep", "SettingsDep", "bearer_token", "presented_token"]
 
 
 # `async` where nothing blocks, so FastAPI runs them on the event loop instead of a worker thread each
@@ -38,6 +39,14 @@ def bearer_token(request: Request) -> str | None:
     """The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or None."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def presented_token(request: Request, settings: IssuerSettings, path: str) -> PresentedToken:
+    """The access token of a request to `path` as `Authorization: Bearer|DPoP <token>` (RFC 6750 §2.1,
+    RFC 9449 §7.1), with its `DPoP` proofs, which must name our public URL of `path`."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return PresentedToken(scheme.lower() or None, token.strip() or None, tuple(request.headers.getlist("dpop")),
+                          request.method, settings.base_url + path)
 
 
 SettingsDep = Annotated[IssuerSettings, Depends(get_settings)]

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from issuer.api.deps import KeysDep, SessionDep, SettingsDep, bearer_token
+from issuer.api.deps import KeysDep, SessionDep, SettingsDep, presented_token
 from issuer.services import credentials, nonces, offers
+from issuer.services.metadata import CREDENTIAL_PATH, NOTIFICATION_PATH
 from issuer.services.offers import offer_links
 from schemas.oauth2 import InvalidRequest
 from servicekit.app import error_responses
@@ -87,9 +88,10 @@ def credential_offer_qr_svg(reference: str, session: SessionDep, settings: Setti
 
 
 @router.post("/token", responses=error_responses(400), openapi_extra=TOKEN_REQUEST)
-def token(fields: FormFields, session: SessionDep, settings: SettingsDep) -> JSONResponse:
-    """§6: Token Request (form-encoded), pre-authorized code grant."""
-    answer = offers.redeem_pre_authorized_code(session=session, settings=settings, form=fields)
+def token(request: Request, fields: FormFields, session: SessionDep, settings: SettingsDep) -> JSONResponse:
+    """§6: Token Request (form-encoded), pre-authorized code grant; with a `DPoP` proof, a DPoP-bound token."""
+    answer = offers.redeem_pre_authorized_code(session=session, settings=settings, form=fields,
+                                               dpop_proofs=tuple(request.headers.getlist("dpop")))
     return JSONResponse(answer, headers={**NO_STORE, "Pragma": "no-cache"})
 
 
@@ -104,14 +106,15 @@ def nonce(session: SessionDep, settings: SettingsDep) -> JSONResponse:
 def credential(request: Request, body: Body, session: SessionDep, settings: SettingsDep,
                keys: KeysDep) -> JSONResponse:
     """§8: Credential Request → Credential Response (immediate)."""
-    answer = credentials.issue_credentials(session=session, keys=keys, settings=settings,
-                                           token=bearer_token(request), body=body)
+    answer = credentials.issue_credentials(session=session, keys=keys, settings=settings, body=body,
+                                           presented=presented_token(request, settings, CREDENTIAL_PATH))
     return JSONResponse(answer, headers=NO_STORE)
 
 
 @router.post("/notification", status_code=204, response_class=Response, responses=error_responses(400, 401),
              openapi_extra=NOTIFICATION_REQUEST)
-def notification(request: Request, body: Body, session: SessionDep) -> Response:
+def notification(request: Request, body: Body, session: SessionDep, settings: SettingsDep) -> Response:
     """§11: the wallet tells what became of the credentials; 204 on success."""
-    credentials.handle_notification(session=session, token=bearer_token(request), body=body)
+    credentials.handle_notification(session=session, settings=settings, body=body,
+                                    presented=presented_token(request, settings, NOTIFICATION_PATH))
     return Response(status_code=204)

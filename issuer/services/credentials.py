@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 from issuer.formats import FORMATS, IssuanceContext
 from issuer.models import AccessToken, Award, BadgeClass, Institution, IssuedCredential, Issuer, SigningKey
 from issuer.services.common import new_secret, secret_hash, unix_now
+from issuer.services.dpop import PresentedToken, check_token_binding
 from issuer.services.keys import KeyStore
 from issuer.services.nonces import consume_c_nonce
 from issuer.services.proofs import VerifiedProof, verify_proof_jwt
@@ -66,6 +67,8 @@ class Grant:
 
     award_id: int
     credential_configuration_ids: list[str]
+    #: The thumbprint of the DPoP key the token is bound to (None: a Bearer token).
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,15 @@ def _token_parameters(token: str | None, now: int) -> dict[str, Any]:
     return {"token_hash": secret_hash(token), "now": now}
 
 
-def authorize_access_token(*, session: Session, token: str | None, now: int | None = None) -> Grant:
-    row = session.exec(_ACCESS_TOKEN, params=_token_parameters(token, unix_now(now))).first()
+def authorize_access_token(*, session: Session, settings: IssuerSettings, presented: PresentedToken,
+                           now: int | None = None) -> Grant:
+    """The grant of a live access token, presented as its binding requires (Bearer, or DPoP with a proof)."""
+    now = unix_now(now)
+    row = session.exec(_ACCESS_TOKEN, params=_token_parameters(presented.token, now)).first()
     if row is None:
         raise InvalidToken("the access token is unknown or has expired")
-    return Grant(row.award_id, list(row.credential_configuration_ids))
+    check_token_binding(session=session, settings=settings, presented=presented, dpop_jkt=row.dpop_jkt, now=now)
+    return Grant(row.award_id, list(row.credential_configuration_ids), row.dpop_jkt)
 
 
 def _read(session: Session, keys: KeyStore, token: str | None, now: int) -> tuple[Grant, Issuance]:
@@ -124,7 +131,7 @@ def _read(session: Session, keys: KeyStore, token: str | None, now: int) -> tupl
     for loaded in (access_token, award, badge, institution, faculty, key):
         if loaded is not None:
             session.expunge(loaded)  # plain values from here on: never refreshed behind our back
-    grant = Grant(access_token.award_id, list(access_token.credential_configuration_ids))
+    grant = Grant(access_token.award_id, list(access_token.credential_configuration_ids), access_token.dpop_jkt)
     return grant, Issuance(award, badge, institution, faculty, signer)
 
 
@@ -195,11 +202,12 @@ def _sign(settings: IssuerSettings, issuance: Issuance, configuration_id: str, h
     return FORMATS[configuration_id].issue(context)
 
 
-def issue_credentials(*, session: Session, keys: KeyStore, settings: IssuerSettings, token: str | None,
+def issue_credentials(*, session: Session, keys: KeyStore, settings: IssuerSettings, presented: PresentedToken,
                       body: bytes, now: int | None = None) -> dict[str, Any]:
     """§8: the Credential Response for one Credential Request."""
     now = unix_now(now)
-    grant, issuance = _read(session, keys, token, now)
+    grant, issuance = _read(session, keys, presented.token, now)
+    check_token_binding(session=session, settings=settings, presented=presented, dpop_jkt=grant.dpop_jkt, now=now)
     request = parse_model(CredentialRequest, body, error=InvalidCredentialRequest)
     if request.credential_response_encryption is not None:
         raise InvalidEncryptionParameters("this issuer does not encrypt credential responses")
@@ -232,9 +240,10 @@ def issue_credential(*, session: Session, keys: KeyStore, settings: IssuerSettin
     return _sign(settings, issuance, configuration_id, holder, credential_id, status, now)
 
 
-def handle_notification(*, session: Session, token: str | None, body: bytes, now: int | None = None) -> None:
+def handle_notification(*, session: Session, settings: IssuerSettings, presented: PresentedToken, body: bytes,
+                        now: int | None = None) -> None:
     """§11: record what the wallet did with the credentials of one response; idempotent."""
-    grant = authorize_access_token(session=session, token=token, now=now)
+    grant = authorize_access_token(session=session, settings=settings, presented=presented, now=now)
     request = parse_model(NotificationRequest, body, error=InvalidNotificationRequest)
     result = session.execute(update(IssuedCredential).where(
         col(IssuedCredential.notification_id) == request.notification_id,

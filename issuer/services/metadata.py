@@ -32,9 +32,13 @@ from schemas.oid4vci import (
     AuthorizationServerMetadata,
     CredentialIssuerMetadata,
 )
+from vc.dpop import DPOP_SIGNING_ALGORITHMS
 from vc.sd_jwt_vc import create_jwt_vc_issuer_metadata, parse_type_metadata
 
 __all__ = [
+    "CREDENTIAL_PATH",
+    "NOTIFICATION_PATH",
+    "TOKEN_PATH",
     "authorization_server_metadata",
     "credential_issuer_metadata",
     "jwt_vc_issuer_metadata",
@@ -42,14 +46,20 @@ __all__ = [
 ]
 
 
+#: The endpoints' paths under the issuer's URL (DPoP proofs name them in `htu`).
+TOKEN_PATH = "/oid4vci/token"
+CREDENTIAL_PATH = "/oid4vci/credential"
+NOTIFICATION_PATH = "/oid4vci/notification"
+
+
 def credential_issuer_metadata(settings: IssuerSettings) -> dict[str, Any]:
     base = settings.base_url
     logo = {"uri": f"{base}/logo.png", "alt_text": "eduwallet"}
     document = {
         "credential_issuer": base,
-        "credential_endpoint": f"{base}/oid4vci/credential",
+        "credential_endpoint": base + CREDENTIAL_PATH,
         "nonce_endpoint": f"{base}/oid4vci/nonce",
-        "notification_endpoint": f"{base}/oid4vci/notification",
+        "notification_endpoint": base + NOTIFICATION_PATH,
         "batch_credential_issuance": {"batch_size": settings.batch_size},
         "display": [{"name": settings.display_name, "locale": "en", "logo": logo},
                     {"name": settings.display_name, "locale": "nl", "logo": logo}],
@@ -62,11 +72,12 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
     base = settings.base_url
     document = {
         "issuer": base,
-        "token_endpoint": f"{base}/oid4vci/token",
+        "token_endpoint": base + TOKEN_PATH,
         "grant_types_supported": [PRE_AUTHORIZED_CODE_GRANT],
         "pre-authorized_grant_anonymous_access_supported": True,
         "token_endpoint_auth_methods_supported": ["none"],
         "authorization_details_types_supported": [OPENID_CREDENTIAL],
+        "dpop_signing_alg_values_supported": list(DPOP_SIGNING_ALGORITHMS),
         "scopes_supported": [f["scope"] for f in (fmt.configuration(base) for fmt in FORMATS.values())],
     }
     return AuthorizationServerMetadata.model_validate(document).dump()

@@ -25,6 +25,8 @@ from sqlmodel import Session, col, select
 
 from issuer.models import AccessToken, Award, CredentialOffer
 from issuer.services.common import new_secret, secret_hash, unix_now
+from issuer.services.dpop import token_binding
+from issuer.services.metadata import TOKEN_PATH
 from issuer.settings import IssuerSettings
 from schemas.oauth2 import InvalidGrant, InvalidRequest, NotFound, UnsupportedGrantType
 from schemas.oid4vci import (
@@ -157,8 +159,9 @@ def check_offer_reference(*, session: Session, reference: str, now: int | None =
 
 
 def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, form: dict[str, str],
-                               now: int | None = None) -> dict[str, Any]:
-    """Token endpoint, pre-authorized code grant (§6.1): one access token per code, ever."""
+                               dpop_proofs: tuple[str, ...] = (), now: int | None = None) -> dict[str, Any]:
+    """Token endpoint, pre-authorized code grant (§6.1): one access token per code, ever; bound to the
+    key of a DPoP proof when the request has one (RFC 9449 §5)."""
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequest("grant_type is required")
@@ -185,6 +188,8 @@ def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, fo
             raise InvalidRequest("tx_code was not expected for this offer")
     else:
         _check_tx_code(session, offer, tx_code, settings)
+    dpop_jkt = token_binding(session=session, settings=settings, dpop_proofs=dpop_proofs,
+                             htu=settings.base_url + TOKEN_PATH, now=now)
     # The single winner: the conditional UPDATE matches at most once.
     consumed = session.connection().execute(_CONSUME_OFFER, {"offer_id": offer.id, "now": now})
     if consumed.rowcount != 1:
@@ -194,10 +199,10 @@ def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, fo
     session.connection().execute(_INSERT_ACCESS_TOKEN, {
         "token_hash": secret_hash(access_token), "award_id": offer.award_id,
         "credential_configuration_ids": configuration_ids, "expires_at": now + settings.access_token_ttl_seconds,
-        "created_at": now})
+        "created_at": now, "dpop_jkt": dpop_jkt})
     session.commit()
-    return TokenResponse(access_token=access_token, token_type="Bearer", expires_in=settings.access_token_ttl_seconds,
-                         authorization_details=details).dump()
+    return TokenResponse(access_token=access_token, token_type="Bearer" if dpop_jkt is None else "DPoP",
+                         expires_in=settings.access_token_ttl_seconds, authorization_details=details).dump()
 
 
 def _check_tx_code(session: Session, offer: Row[Any], tx_code: str | None, settings: IssuerSettings) -> None:

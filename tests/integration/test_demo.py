@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,10 @@ def test_demo_tells_the_story_and_reuses_its_objects_on_a_second_run(tmp_path: P
     assert second["award"]["id"] != first["award"]["id"]
     assert second["credential"]["id"] != first["credential"]["id"]  # it presents the new one, not the first
     assert not any(_answers(url) for name, url in second["services"].items() if name in SERVICES)
+    # Our wallet proved a fresh DPoP key at our issuer each time (RFC 9449): both access tokens are bound.
+    with closing(sqlite3.connect(var_dir / "issuer.db")) as issuer_db:
+        bound = [row[0] for row in issuer_db.execute("SELECT dpop_jkt FROM accesstoken")]
+    assert len(bound) == len(set(bound)) == 2 and all(jkt and len(jkt) == 43 for jkt in bound)
 
 
 def test_demo_with_an_sd_jwt_vc_discloses_only_the_requested_claims(tmp_path: Path) -> None:

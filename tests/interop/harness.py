@@ -107,7 +107,8 @@ def run_node(program: str, *args: str, check: bool = True, timeout: float = PROG
 
 
 def wallet_receive(offer_uri: str, *, tx_code: str | None = None, configurations: Sequence[str] = (),
-                   batch: int | None = None, verify: bool = True, check: bool = True) -> dict[str, Any]:
+                   batch: int | None = None, verify: bool = True, check: bool = True,
+                   dpop: bool = False) -> dict[str, Any]:
     """The independent wallet takes `offer_uri` (OpenID4VCI 1.0 pre-authorized code flow).
 
     Returns `{credential_issuer, credentials: [{configuration_id, format, credential, holder_private_jwk,
@@ -122,6 +123,8 @@ def wallet_receive(offer_uri: str, *, tx_code: str | None = None, configurations
         args += ["--batch", str(batch)]
     if not verify:
         args.append("--no-verify")
+    if dpop:
+        args.append("--dpop")
     return run_node("wallet-receive.mjs", *args, check=check)
 
 

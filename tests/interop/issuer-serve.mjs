@@ -9,6 +9,7 @@
 // Offers two configurations: `interop_sd_jwt` (dc+sd-jwt) and `interop_ob3_jwt` (jwt_vc_json, OB3).
 // More offers: POST /offers {credential_configuration_ids?, tx_code?: true|"1234", by_value?, layout?:
 // "vcdm2.0"|"vcdm1.1", claims?: {...}}. Status: POST /admin/status {offer_id, status: valid|revoked|suspended}.
+// GET /admin/tokens: {offer_id: token_type} of every redeemed offer (DPoP when the wallet proved a DPoP key).
 
 import crypto from 'node:crypto'
 import zlib from 'node:zlib'
@@ -80,6 +81,8 @@ async function setup(base) {
     jwks_uri: `${base}/jwks`,
     grant_types_supported: [preAuthorizedCodeGrantIdentifier],
     'pre-authorized_grant_anonymous_access_supported': true,
+    // RFC 9449: a token request with a DPoP proof gets a token bound to its key (oid4vc-ts checks the proofs).
+    dpop_signing_alg_values_supported: ['ES256'],
   })
   const issuerMetadata = {
     credentialIssuer,
@@ -224,14 +227,16 @@ async function setup(base) {
     if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier) throw new Oauth2ServerErrorResponseError({ error: 'unsupported_grant_type' })
     const offer = [...offers.values()].find((o) => o.code === parsed.grant.preAuthorizedCode)
     if (!offer || offer.used) return protocolError('invalid_grant', 'unknown or used pre-authorized_code')
-    await authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
+    const { dpop } = await authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
       ...parsed,
       request,
       authorizationServerMetadata,
       expectedPreAuthorizedCode: offer.code,
       expectedTxCode: offer.txCode,
       preAuthorizedCodeExpiresAt: new Date(offer.expiresAt),
+      dpop: { jwt: parsed.dpop?.jwt, allowedSigningAlgs: ['ES256'] },
     })
+    offer.tokenType = dpop ? 'DPoP' : 'Bearer'
     offer.used = true // single use, checked and set without an await in between
     const response = await authorizationServer.createAccessTokenResponse({
       audience: base,
@@ -239,6 +244,7 @@ async function setup(base) {
       expiresInSeconds: 600,
       subject: offer.id,
       signer: { method: 'jwk', alg: 'ES256', publicJwk: publicOf(tokenKey) },
+      dpop: dpop ? { jwk: dpop.jwk } : undefined,
     })
     return json(response)
   }
@@ -334,6 +340,7 @@ async function setup(base) {
     ['GET', /^\/status\/bsl$/, async () => text(await bitstringCredential(), 'application/vc+jwt')],
     ['POST', /^\/admin\/status$/, setStatus],
     ['GET', /^\/admin\/notifications$/, () => json(Object.fromEntries(notifications))],
+    ['GET', /^\/admin\/tokens$/, () => json(Object.fromEntries([...offers].filter(([, o]) => o.tokenType).map(([id, o]) => [id, o.tokenType])))],
   ]
   return { routes, ready: async () => ({ credential_issuer: base, did, ...first }) }
 }

@@ -148,6 +148,18 @@ def test_batch_issuance_gives_unlinkable_credentials(issuer: RunningService, bad
     assert len({c["status"]["status_list"]["idx"] for c in claims}) == 3, "each with its own status index"
 
 
+def test_independent_wallet_binds_its_access_token_with_dpop(issuer: RunningService, badge: dict[str, Any]) -> None:
+    """RFC 9449 both ways: oid4vc-ts proves a DPoP key at our token endpoint, gets a DPoP-bound token, and
+    presents it with its own proofs at the credential and notification endpoints, which accept them."""
+    made = award(issuer, badge, "dc+sd-jwt", pin=False)
+    received = wallet_receive(made["offer_uri"], dpop=True, batch=2)
+    assert received["token_type"] == "DPoP"
+    assert [c["verification"]["verified"] for c in received["credentials"]] == [True, True]
+    assert [n["status"] for n in received["notifications"]] == [204]
+    plain = wallet_receive(award(issuer, badge, "dc+sd-jwt", pin=False)["offer_uri"])
+    assert plain["token_type"] == "Bearer"  # without a proof, the token stays a Bearer token
+
+
 def test_wrong_pin_is_refused_and_the_offer_uri_is_single_use(issuer: RunningService, badge: dict[str, Any]) -> None:
     made = award(issuer, badge, "jwt_vc_json")
     wrong = "000000" if made["tx_code"] != "000000" else "111111"

@@ -91,6 +91,9 @@ def test_wallet_receives_both_formats_from_the_independent_issuer(api: httpx.Cli
     assert {c["status"] for c in by_format.values()} == {"valid"}
     assert by_format["dc+sd-jwt"]["issuer"]["id"] == issuer.base_url
     assert by_format["jwt_vc_json"]["issuer"]["id"] == issuer.did
+    # The independent issuer lists DPoP: our wallet proved a DPoP key, and oid4vc-ts's authorization and
+    # resource server code checked its proofs at the token, credential and notification endpoints (RFC 9449).
+    assert issuer.get_json("/admin/tokens")[issuer.ready["offer_id"]] == "DPoP"
 
 
 def test_wrong_tx_code_is_refused_by_the_independent_issuer(api: httpx.Client, issuer: NodeIssuer) -> None:

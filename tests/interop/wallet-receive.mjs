@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // An independent OpenID4VCI 1.0 wallet on oid4vc-ts's Openid4vciClient.
 //
-//   node wallet-receive.mjs OFFER_URI [--tx-code X] [--configuration ID ...] [--batch N] [--no-verify]
+//   node wallet-receive.mjs OFFER_URI [--tx-code X] [--configuration ID ...] [--batch N] [--no-verify] [--dpop]
 //
 // Resolves the offer (by value or credential_offer_uri), fetches issuer and AS metadata, redeems the
 // pre-authorized code (with tx_code), asks the nonce endpoint, proves possession of a fresh P-256 key
 // per credential (`openid4vci-proof+jwt`, `jwk` header) and requests each offered configuration.
+// With --dpop the access token is bound to a fresh P-256 DPoP key (RFC 9449), which oid4vc-ts then proves
+// on every credential and notification request.
 // Each credential is then verified against the keys its issuer publishes. Prints one JSON document:
 // {credential_issuer, credentials: [{configuration_id, format, credential, holder_private_jwk, verification}], ...}.
 
@@ -17,14 +19,17 @@ import { verifySdJwtVc, verifyVcJwt } from './lib/credentials.mjs'
 
 const USAGE = {
   positional: ['offer'],
-  options: { '--tx-code': 'string', '--configuration': 'list', '--batch': 'int', '--no-verify': 'bool', '--no-notify': 'bool' },
+  options: {
+    '--tx-code': 'string', '--configuration': 'list', '--batch': 'int', '--no-verify': 'bool', '--no-notify': 'bool', '--dpop': 'bool',
+  },
 }
 
 /** Credential request by `credential_identifier` (OID4VCI 1.0 § 8.2), which Openid4vciClient cannot send. */
-async function requestByIdentifier(callbacks, issuerMetadata, accessToken, identifier, proofs) {
+async function requestByIdentifier(callbacks, issuerMetadata, accessToken, identifier, proofs, dpop) {
   const { ok, response } = await resourceRequest({
     callbacks,
     accessToken,
+    dpop,
     url: issuerMetadata.credentialIssuer.credential_endpoint,
     requestOptions: { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ credential_identifier: identifier, proofs }) },
   })
@@ -50,10 +55,17 @@ async function receive(argv) {
 
   const credentialOffer = await client.resolveCredentialOffer(args.offer)
   const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer)
-  const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+  let dpopOptions
+  if (args.dpop) {
+    const dpopKey = await generateEcKey()
+    keys.add(dpopKey.privateJwk)
+    dpopOptions = { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk } }
+  }
+  const { accessTokenResponse, dpop } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
     credentialOffer,
     issuerMetadata,
     txCode: args.tx_code,
+    dpop: dpopOptions,
   })
   const wanted = args.configuration.length ? args.configuration : credentialOffer.credential_configuration_ids
   const batch = Math.max(1, args.batch ?? 1)
@@ -83,13 +95,14 @@ async function receive(argv) {
       .filter((detail) => detail.credential_configuration_id === configurationId)
       .flatMap((detail) => detail.credential_identifiers ?? [])
     const response = identifiers.length
-      ? await requestByIdentifier(callbacks, issuerMetadata, accessTokenResponse.access_token, identifiers[0], { jwt: proofs })
+      ? await requestByIdentifier(callbacks, issuerMetadata, accessTokenResponse.access_token, identifiers[0], { jwt: proofs }, dpop)
       : (
           await client.retrieveCredentials({
             issuerMetadata,
             accessToken: accessTokenResponse.access_token,
             credentialConfigurationId: configurationId,
             proofs: { jwt: proofs },
+            dpop,
           })
         ).credentialResponse
     const issued = response.credentials ?? (response.credential ? [{ credential: response.credential }] : [])
@@ -113,6 +126,7 @@ async function receive(argv) {
           issuerMetadata,
           accessToken: accessTokenResponse.access_token,
           notification: { notificationId: response.notification_id, event: 'credential_accepted' },
+          dpop,
         })
         .then((r) => r.response.status)
         .catch((error) => `failed: ${error.message}`)

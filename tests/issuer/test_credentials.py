@@ -18,6 +18,7 @@ from issuer.admin_models import AwardPublic, BadgeClassUpdate
 from issuer.formats import FORMATS
 from issuer.models import Award, IssuedCredential, SigningKey
 from issuer.services import badges, credentials, nonces, offers
+from issuer.services.dpop import PresentedToken
 from issuer.services.keys import KeyStore
 from issuer.services.staff import Principal
 from issuer.settings import IssuerSettings
@@ -38,6 +39,10 @@ def _access_token(session: Session, settings: IssuerSettings, award: AwardPublic
     return str(offers.redeem_pre_authorized_code(session=session, settings=settings, form=form)["access_token"])
 
 
+def _bearer(settings: IssuerSettings, token: str) -> PresentedToken:
+    return PresentedToken("bearer", token, (), "POST", settings.base_url + "/oid4vci/credential")
+
+
 def _request(session: Session, settings: IssuerSettings, *, configuration_id: str, batch: int = 1,
              c_nonce: str | None = None) -> bytes:
     nonce = c_nonce or nonces.issue_c_nonce(session=session, ttl_seconds=300)
@@ -53,7 +58,8 @@ def _issue(session: Session, keys: KeyStore, settings: IssuerSettings, award: Aw
            configuration_id: str = "EduCredential", batch: int = 1) -> list[str]:
     token = _access_token(session, settings, award)
     body = _request(session, settings, configuration_id=configuration_id, batch=batch)
-    answer = credentials.issue_credentials(session=session, keys=keys, settings=settings, token=token, body=body)
+    answer = credentials.issue_credentials(session=session, keys=keys, settings=settings, body=body,
+                                           presented=_bearer(settings, token))
     return [item["credential"] for item in answer["credentials"]]
 
 
@@ -139,7 +145,8 @@ def test_a_refused_nonce_logs_nothing_and_frees_the_database(session: Session, a
     token = _access_token(session, settings, award)
     body = _request(session, settings, configuration_id="EduCredential", batch=2, c_nonce="never-issued")
     with pytest.raises(InvalidNonce):
-        credentials.issue_credentials(session=session, keys=keys, settings=settings, token=token, body=body)
+        credentials.issue_credentials(session=session, keys=keys, settings=settings, body=body,
+                                           presented=_bearer(settings, token))
     assert _write_lock_is_free(database)
     assert session.exec(select(IssuedCredential)).all() == []
 

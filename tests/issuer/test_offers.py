@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from issuer.admin_models import AwardCreate
+from issuer.models import AccessToken
 from issuer.services import awards
 from issuer.services.keys import KeyStore
 from issuer.services.offers import credential_offer, redeem_pre_authorized_code
 from issuer.services.staff import Principal
 from issuer.settings import IssuerSettings
-from schemas.oauth2 import InvalidGrant, InvalidRequest, NotFound, UnsupportedGrantType
+from schemas.oauth2 import InvalidDpopProof, InvalidGrant, InvalidRequest, NotFound, UnsupportedGrantType
 from schemas.oid4vci import PRE_AUTHORIZED_CODE_GRANT
 from tests.issuer.conftest import BASE_URL
 from tests.issuer.factories import make_award, make_badge, make_institution
+from vc.dpop import create_dpop_proof
+from vc.jwk import jwk_thumbprint
+from vc.keys import SoftwareSigner
 
 
 @pytest.fixture
@@ -145,3 +149,19 @@ def test_a_new_offer_replaces_the_old_one(session: Session, admin: Principal, ba
     with pytest.raises(NotFound):
         _offer(session, settings, award.credential_offer_uri)
     assert _offer(session, settings, again.credential_offer_uri)["grants"][PRE_AUTHORIZED_CODE_GRANT]["tx_code"]
+
+
+def test_an_issuer_that_requires_dpop_refuses_a_token_request_without_a_proof(
+        session: Session, admin: Principal, badge_id: int, settings: IssuerSettings) -> None:
+    strict = settings.model_copy(update={"dpop_required": True})
+    award = make_award(session, admin, badge_id, strict)
+    code = _offer(session, strict, award.credential_offer_uri)["grants"][PRE_AUTHORIZED_CODE_GRANT][
+        "pre-authorized_code"]
+    with pytest.raises(InvalidDpopProof, match="required"):
+        _token(session, strict, code)
+    key = SoftwareSigner.generate("ES256")
+    proof = create_dpop_proof(key, htm="POST", htu=settings.base_url + "/oid4vci/token")
+    answer = redeem_pre_authorized_code(session=session, settings=strict, dpop_proofs=(proof,), form={
+        "grant_type": PRE_AUTHORIZED_CODE_GRANT, "pre-authorized_code": code})
+    assert answer["token_type"] == "DPoP"
+    assert session.exec(select(AccessToken.dpop_jkt)).all() == [jwk_thumbprint(key.public_jwk)]

@@ -7,6 +7,7 @@ an issuer must (§6.1 token request, §7 nonce, App. F.1 key proofs, §8.2 crede
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -16,6 +17,7 @@ import pytest
 from schemas.oid4vci import CredentialIssuerMetadata, CredentialOffer, parse_model
 from tests.conftest import VECTORS
 from vc.did_jwk import did_jwk_to_jwk
+from vc.dpop import verify_dpop_proof
 from vc.errors import FetchRefused, MalformedToken
 from vc.fetch import Fetcher, FetchPolicy, static_resolver
 from vc.jws import decode_jws, verify_jws
@@ -83,6 +85,9 @@ class FakeIssuer:
         self.credential_requests: list[dict[str, Any]] = []
         self.token_requests: list[dict[str, list[str]]] = []
         self.token_response_extra: dict[str, Any] = {}
+        #: The DPoP proofs received, in order, and the key the token was bound to (RFC 9449).
+        self.dpop_proofs: list[str] = []
+        self.dpop_jkt: str | None = None
 
     def fetcher(self) -> Fetcher:
         return Fetcher(FetchPolicy(), transport=httpx.MockTransport(self.handle), resolver=RESOLVER)
@@ -115,12 +120,22 @@ class FakeIssuer:
             assert "tx_code" not in form
         elif form.get("tx_code") != [self.tx_code]:
             return httpx.Response(400, json={"error": "invalid_grant", "error_description": "wrong tx_code"})
-        return httpx.Response(200, json={"access_token": "at-1", "token_type": "Bearer", "expires_in": 600,
-                                         **self.token_response_extra})
+        if "dpop" in request.headers:
+            self.dpop_proofs.append(request.headers["dpop"])
+            proof = verify_dpop_proof(request.headers["dpop"], htm="POST", htu=f"{ISSUER}/token", now=int(time.time()),
+                                      max_age_seconds=60, clock_skew_seconds=5)
+            self.dpop_jkt = proof.jkt
+        return httpx.Response(200, json={"access_token": "at-1", "token_type": "DPoP" if self.dpop_jkt else "Bearer",
+                                         "expires_in": 600, **self.token_response_extra})
 
     def _credential(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("authorization") != "Bearer at-1":
+        if request.headers.get("authorization") != ("DPoP at-1" if self.dpop_jkt else "Bearer at-1"):
             return httpx.Response(401, json={"error": "invalid_token"})
+        if self.dpop_jkt:
+            self.dpop_proofs.append(request.headers["dpop"])
+            proof = verify_dpop_proof(request.headers["dpop"], htm="POST", htu=f"{ISSUER}/credential", access_token="at-1",
+                                      now=int(time.time()), max_age_seconds=60, clock_skew_seconds=5)
+            assert proof.jkt == self.dpop_jkt
         body = json.loads(request.content)
         self.credential_requests.append(body)
         proofs = body["proofs"]["jwt"]
@@ -146,15 +161,15 @@ class FakeIssuer:
         return httpx.Response(200, json={"credentials": [{"credential": c} for c in credentials]})
 
 
-def _run(issuer: FakeIssuer, *, tx_code: str | None = "493536", keys: int = 1,
-         link: str | None = None) -> tuple[IssuerContext, list[str], list[SoftwareSigner]]:
+def _run(issuer: FakeIssuer, *, tx_code: str | None = "493536", keys: int = 1, link: str | None = None,
+         dpop: SoftwareSigner | None = None) -> tuple[IssuerContext, list[str], list[SoftwareSigner]]:
     fetcher = issuer.fetcher()
     offer = resolve_credential_offer(link or f"openid-credential-offer://?credential_offer_uri={ISSUER}/offers/1",
                                      fetcher)
     context = resolve_issuer(offer, fetcher)
-    token = request_token(context, fetcher, tx_code=tx_code)
+    token = request_token(context, fetcher, tx_code=tx_code, dpop=dpop)
     signers = [SoftwareSigner.generate() for _ in range(keys)]
-    return context, obtain_credentials(context, token, "Badge", signers, fetcher), signers
+    return context, obtain_credentials(context, token, "Badge", signers, fetcher, dpop=dpop), signers
 
 
 # -- the offer --------------------------------------------------------------------------------------
@@ -282,6 +297,31 @@ def test_invalid_nonce_is_retried_once_with_a_fresh_nonce() -> None:
     with pytest.raises(ErrorResponse) as caught:
         _run(issuer)
     assert caught.value.error == "invalid_nonce" and len(issuer.nonces) == 2
+
+
+def test_a_dpop_key_binds_the_token_when_the_authorization_server_lists_its_algorithm() -> None:
+    issuer = FakeIssuer()
+    issuer.as_metadata["dpop_signing_alg_values_supported"] = ["ES256"]
+    issuer.reject_nonces = 1  # the retried credential request needs a proof of its own
+    dpop = SoftwareSigner.generate("ES256")
+    assert _run(issuer, dpop=dpop)[1] == ["credential-for-0"]
+    assert len(issuer.dpop_proofs) == 3 and len({decode_jws(p).claims()["jti"] for p in issuer.dpop_proofs}) == 3
+    assert {json.dumps(decode_jws(p).header["jwk"]) for p in issuer.dpop_proofs} == {json.dumps(dpop.public_jwk)}
+    assert "ath" not in decode_jws(issuer.dpop_proofs[0]).claims()  # the token request has no token yet
+
+
+def test_without_dpop_in_the_metadata_the_token_stays_bearer() -> None:
+    issuer = FakeIssuer()
+    issuer.as_metadata["dpop_signing_alg_values_supported"] = ["PS256"]  # not an algorithm of our key
+    assert _run(issuer, dpop=SoftwareSigner.generate("ES256"))[1] == ["credential-for-0"]
+    assert issuer.dpop_proofs == [] and issuer.dpop_jkt is None
+
+
+def test_a_dpop_token_the_wallet_did_not_ask_for_is_refused() -> None:
+    issuer = FakeIssuer()
+    issuer.token_response_extra = {"token_type": "DPoP"}
+    with pytest.raises(MalformedToken, match="token_type"):
+        _run(issuer)
 
 
 def test_legacy_single_credential_response_is_accepted() -> None:
