@@ -58,10 +58,11 @@ def _remember(session: Session, proof: VerifiedDpopProof, settings: IssuerSettin
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     proof_hash = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).hexdigest()
     expires_at = proof.iat + settings.dpop_proof_max_age_seconds + 2 * settings.clock_skew_seconds
-    result = session.connection().execute(
-        insert(table).on_conflict_do_nothing(index_elements=[table.c.proof_hash]),
-        {"proof_hash": proof_hash, "expires_at": expires_at})
-    if result.rowcount != 1:
+    # RETURNING, not rowcount: SQLAlchemy promises a rowcount for UPDATE and DELETE only (INSERT gives -1 on psycopg).
+    inserted = session.connection().execute(
+        insert(table).on_conflict_do_nothing(index_elements=[table.c.proof_hash]).returning(table.c.proof_hash),
+        {"proof_hash": proof_hash, "expires_at": expires_at}).first()
+    if inserted is None:
         raise DpopProofInvalid("this DPoP proof was used before: make a fresh one for every request")
     if secrets.randbelow(PURGE_EVERY) == 0:
         session.execute(delete(DpopProof).where(col(DpopProof.expires_at) <= now))
