@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from issuer.api import badges, institutions, oid4vci, public
 from issuer.pages import install_pages
+from issuer.pages.sessions import load_issuer_secret
+from issuer.services.dpop import DpopNonces
 from issuer.services.keys import KeyStore
 from issuer.services.staff import bootstrap_admin
 from issuer.settings import IssuerSettings
@@ -20,6 +22,8 @@ from servicekit.masterkey import load_master_key
 __all__ = ["create_app"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Keys the HMAC of the DPoP nonces (the same in every worker).
+DPOP_NONCE_SECRET = "dpop-nonce-secret"
 
 log = logging.getLogger("issuer")
 
@@ -38,6 +42,8 @@ def create_app(settings: IssuerSettings | None = None) -> FastAPI:
     for module in (oid4vci, public, institutions, badges):  # routes match in order: the wallets' first
         app.include_router(module.router)
     install_pages(app)
+    with Session(engine) as session:
+        app.state.dpop_nonces = DpopNonces(load_issuer_secret(session, app.state.master_key, DPOP_NONCE_SECRET))
     if settings.bootstrap_admin:
         with Session(engine) as session:
             bootstrap_admin(session=session, var_dir=settings.var_dir)

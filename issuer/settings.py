@@ -34,6 +34,8 @@ class IssuerSettings(ServiceSettings):
     dpop_proof_max_age_seconds: int = Field(default=300, ge=10)
     #: Refuse token requests without a DPoP proof (HAIP); otherwise DPoP is used when the wallet sends one.
     dpop_required: bool = False
+    #: Require DPoP proofs to carry a nonce from this issuer (`DPoP-Nonce`, RFC 9449 §8 and §9).
+    dpop_nonce_required: bool = False
     #: Wrong `tx_code` tries before an offer is locked (OpenID4VCI 1.0 errata: limit, then invalidate).
     tx_code_max_attempts: int = Field(default=5, ge=1)
     tx_code_length: int = Field(default=6, ge=4, le=12)

@@ -25,8 +25,10 @@ __all__ = [
     "InvalidToken",
     "NotFound",
     "ProtocolError",
+    "ResourceUseDpopNonce",
     "UnauthorizedClient",
     "UnsupportedGrantType",
+    "UseDpopNonce",
 ]
 
 # RFC 6749 §5.2: error_description is ASCII %x20-21 / %x23-5B / %x5D-7E.
@@ -123,6 +125,32 @@ class DpopProofRefused(InvalidToken):
     """RFC 9449 §7.1: the DPoP proof that came with an access token is missing or invalid (401, `DPoP`)."""
 
     error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(InvalidDpopProof):
+    """RFC 9449 §8: the token endpoint wants a DPoP proof with the nonce it sends in `DPoP-Nonce` (400)."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str | None = None, *, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "DPoP-Nonce": self.nonce}
+
+
+class ResourceUseDpopNonce(DpopProofRefused):
+    """RFC 9449 §9: a resource endpoint wants a DPoP proof with the nonce it sends in `DPoP-Nonce` (401)."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str | None = None, *, nonce: str, dpop_algorithms: Sequence[str]) -> None:
+        super().__init__(description, dpop_algorithms=dpop_algorithms)
+        self.nonce = nonce
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "DPoP-Nonce": self.nonce}
 
 
 class NotFound(ProtocolError):

@@ -9,15 +9,16 @@ fragment), `iat`; `ath` (base64url SHA-256 of the access token) when an access t
 `nonce` when the server gave one. The authorization server binds the access token it issues to the
 key's RFC 7638 thumbprint (`jkt`); the resource server then accepts that token only with a proof
 by the same key (§7). `verify_dpop_proof` makes the checks of §4.3 that need nothing but the
-request; remembering `jti`s (§11.1) and matching `jkt` against the token are the caller's.
+request; remembering `jti`s (§11.1), checking a server-provided `nonce` (§8, §9) and matching `jkt`
+against the token are the caller's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +32,7 @@ from vc.keys import SIGNING_ALGORITHMS, Signer
 __all__ = [
     "DPOP_JWT_TYP",
     "DPOP_SIGNING_ALGORITHMS",
+    "DpopClient",
     "DpopProofInvalid",
     "VerifiedDpopProof",
     "access_token_hash",
@@ -52,12 +54,14 @@ class DpopProofInvalid(VcError):
 
 @dataclass(frozen=True)
 class VerifiedDpopProof:
-    """A proof that checked out: its key, that key's thumbprint (`jkt`), its `jti` and `iat`."""
+    """A proof that checked out: its key, that key's thumbprint (`jkt`), its `jti`, `iat` and `nonce` (the
+    server-provided nonce it names, §8; checking it is the server's)."""
 
     jwk: dict[str, Any]
     jkt: str
     jti: str
     iat: int
+    nonce: str | None = None
 
 
 def access_token_hash(access_token: str) -> str:
@@ -91,6 +95,31 @@ def create_dpop_proof(signer: Signer, *, htm: str, htu: str, access_token: str |
     if nonce is not None:
         claims["nonce"] = nonce
     return sign_jws(claims, signer, typ=DPOP_JWT_TYP, header={"jwk": dict(signer.public_jwk)}, include_kid=False)
+
+
+@dataclass
+class DpopClient:
+    """A client's DPoP key and the nonces servers gave it (`DPoP-Nonce`, §8 and §9), kept per origin."""
+
+    signer: Signer
+    nonces: dict[str, str] = field(default_factory=dict)
+
+    def proof(self, *, htm: str, htu: str, access_token: str | None = None, now: datetime | None = None) -> str:
+        """A fresh proof for one request, with the latest nonce `htu`'s server gave."""
+        return create_dpop_proof(self.signer, htm=htm, htu=htu, access_token=access_token,
+                                 nonce=self.nonces.get(_origin(htu)), now=now)
+
+    def take_nonce(self, url: str, headers: Mapping[str, str]) -> bool:
+        """Keep the `DPoP-Nonce` of a response from `url` (lower-case header names); whether there was one."""
+        nonce = headers.get("dpop-nonce", "").strip()
+        if not nonce or len(nonce) > 512:
+            return False
+        self.nonces[_origin(url)] = nonce
+        return True
+
+
+def _origin(url: str) -> str:
+    return normalize_htu(url).split("/", 3)[2]
 
 
 def verify_dpop_proof(proof: str, *, htm: str, htu: str, now: int, max_age_seconds: int, clock_skew_seconds: int,
@@ -127,4 +156,7 @@ def verify_dpop_proof(proof: str, *, htm: str, htu: str, now: int, max_age_secon
         raise DpopProofInvalid("the DPoP proof's iat is outside the accepted window: make a fresh proof")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise DpopProofInvalid("the DPoP proof's ath is not the hash of the access token it came with")
-    return VerifiedDpopProof(public, jkt, jti, iat)
+    nonce = claims.get("nonce")
+    if nonce is not None and not isinstance(nonce, str):
+        raise DpopProofInvalid("the DPoP proof's nonce must be a string")
+    return VerifiedDpopProof(public, jkt, jti, iat, nonce)

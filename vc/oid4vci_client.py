@@ -54,7 +54,7 @@ from schemas.oid4vci import (
 )
 from vc.did_jwk import create_did_jwk
 from vc.did_key import create_did_key
-from vc.dpop import create_dpop_proof
+from vc.dpop import DpopClient
 from vc.errors import FetchError, MalformedToken
 from vc.fetch import Fetcher, FetchResponse, FetchStatusError, is_json_media_type
 from vc.jws import sign_jws
@@ -250,7 +250,7 @@ def resolve_issuer(offer: CredentialOffer, fetcher: Fetcher, *, accept_language:
 # -- 3. token -------------------------------------------------------------------------------------
 
 def request_token(context: IssuerContext, fetcher: Fetcher, *, tx_code: str | None = None,
-                  client_id: str | None = None, dpop: Signer | None = None) -> TokenResponse:
+                  client_id: str | None = None, dpop: DpopClient | None = None) -> TokenResponse:
     """§6.1: exchange the pre-authorized code; `tx_code` is sent iff the offer asked for one. With a `dpop`
     key whose algorithm the authorization server lists, a DPoP proof goes along (RFC 9449 §5) and the
     token is bound to that key: `token_type` `DPoP`, to be used with `dpop` again."""
@@ -266,10 +266,10 @@ def request_token(context: IssuerContext, fetcher: Fetcher, *, tx_code: str | No
         "grant_type": PRE_AUTHORIZED_CODE_GRANT, "pre-authorized_code": grant.pre_authorized_code,
         "tx_code": tx_code if grant.tx_code is not None else None, "client_id": client_id})
     algorithms = context.authorization_server.dpop_signing_alg_values_supported or ()
-    proving = dpop is not None and dpop.alg in algorithms
-    headers = {"DPoP": create_dpop_proof(dpop, htm="POST", htu=endpoint)} if proving and dpop else None
+    proving = dpop if dpop is not None and dpop.signer.alg in algorithms else None
     try:
-        response = fetcher.post_form(endpoint, request.to_form(), headers=headers)
+        response = _send(endpoint, proving, lambda: {"DPoP": proving.proof(htm="POST", htu=endpoint)} if proving
+                         else None, lambda headers: fetcher.post_form(endpoint, request.to_form(), headers=headers))
     except FetchStatusError as exc:
         raise _error_response("the token endpoint", exc) from exc
     token = _parse(TokenResponse, _json(response, "token response"), "token response")
@@ -278,7 +278,7 @@ def request_token(context: IssuerContext, fetcher: Fetcher, *, tx_code: str | No
     return token
 
 
-def authorization_headers(token: TokenResponse, *, url: str, dpop: Signer | None) -> dict[str, str]:
+def authorization_headers(token: TokenResponse, *, url: str, dpop: DpopClient | None) -> dict[str, str]:
     """The headers that present `token` on a POST to `url`: `Bearer`, or `DPoP` with a fresh proof that
     names the URL and the token (RFC 9449 §7.1) when the token is bound to the `dpop` key."""
     if token.token_type.lower() != "dpop":
@@ -286,17 +286,50 @@ def authorization_headers(token: TokenResponse, *, url: str, dpop: Signer | None
     if dpop is None:
         raise ValueError("a DPoP-bound access token needs its DPoP key")
     return {"Authorization": f"DPoP {token.access_token}",
-            "DPoP": create_dpop_proof(dpop, htm="POST", htu=url, access_token=token.access_token)}
+            "DPoP": dpop.proof(htm="POST", htu=url, access_token=token.access_token)}
+
+
+def _asks_for_dpop_nonce(exc: FetchStatusError) -> bool:
+    """RFC 9449 §8 (`{"error": "use_dpop_nonce"}`, 400) and §9 (`WWW-Authenticate: DPoP error="use_dpop_nonce"`)."""
+    response = exc.response
+    if response is None:
+        return False
+    if 'error="use_dpop_nonce"' in response.headers.get("www-authenticate", ""):
+        return True
+    try:
+        body = response.json()
+    except FetchError:
+        return False
+    return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
+
+
+def _send(url: str, dpop: DpopClient | None, headers: Callable[[], dict[str, str] | None],
+          send: Callable[[dict[str, str] | None], FetchResponse]) -> FetchResponse:
+    """`send(headers())`, keeping any `DPoP-Nonce` the server gives; when it answers `use_dpop_nonce`, once
+    more with fresh headers, whose proof then carries that nonce (RFC 9449 §8, §9)."""
+    try:
+        response = send(headers())
+    except FetchStatusError as exc:
+        if dpop is None or exc.response is None or not _asks_for_dpop_nonce(exc) or \
+                not dpop.take_nonce(url, exc.response.headers):
+            raise
+        response = send(headers())
+    if dpop is not None:
+        dpop.take_nonce(url, response.headers)
+    return response
 
 
 # -- 4. nonce and key proofs ----------------------------------------------------------------------
 
-def request_nonce(nonce_endpoint: str, fetcher: Fetcher) -> str:
-    """§7.1: POST with no body and no access token; the answer carries `c_nonce`."""
+def request_nonce(nonce_endpoint: str, fetcher: Fetcher, *, dpop: DpopClient | None = None) -> str:
+    """§7.1: POST with no body and no access token; the answer carries `c_nonce` (and maybe a `DPoP-Nonce`
+    for `dpop`, §7.2)."""
     try:
         response = fetcher.request("POST", nonce_endpoint, content=b"", accept="application/json")
     except FetchStatusError as exc:
         raise _error_response("the nonce endpoint", exc) from exc
+    if dpop is not None:
+        dpop.take_nonce(nonce_endpoint, response.headers)
     return _parse(NonceResponse, _json(response, "nonce response"), "nonce response").c_nonce
 
 
@@ -372,7 +405,7 @@ def _credentials_from(body: Any) -> list[str]:
 
 def request_credential(credential_endpoint: str, fetcher: Fetcher, *, token: TokenResponse,
                        credential_configuration_id: str | None = None, credential_identifier: str | None = None,
-                       proofs: Sequence[str] = (), dpop: Signer | None = None) -> list[str]:
+                       proofs: Sequence[str] = (), dpop: DpopClient | None = None) -> list[str]:
     """§8.2: one Credential Request under `token` (`authorization_headers`); `proofs` become `{"jwt": [...]}`."""
     if (credential_configuration_id is None) == (credential_identifier is None):
         raise ValueError("name exactly one of credential_configuration_id and credential_identifier")
@@ -381,8 +414,9 @@ def request_credential(credential_endpoint: str, fetcher: Fetcher, *, token: Tok
     if proofs:
         body["proofs"] = {"jwt": list(proofs)}
     try:
-        response = fetcher.post_json(credential_endpoint, body,
-                                     headers=authorization_headers(token, url=credential_endpoint, dpop=dpop))
+        response = _send(credential_endpoint, dpop if token.token_type.lower() == "dpop" else None,
+                         lambda: authorization_headers(token, url=credential_endpoint, dpop=dpop),
+                         lambda headers: fetcher.post_json(credential_endpoint, body, headers=headers))
     except FetchStatusError as exc:
         raise _error_response("the credential endpoint", exc) from exc
     return _credentials_from(_json(response, "credential response"))
@@ -399,7 +433,7 @@ def _identifiers_for(token: TokenResponse, configuration_id: str) -> list[str]:
 
 def obtain_credentials(context: IssuerContext, token: TokenResponse, configuration_id: str,
                        signers: Sequence[Signer], fetcher: Fetcher, *, now: datetime | None = None,
-                       dpop: Signer | None = None) -> list[str]:
+                       dpop: DpopClient | None = None) -> list[str]:
     """§7-§8 for one configuration: a proof per signer (batch when more than one), retried once
     with a fresh nonce on `invalid_nonce`; `dpop` is the key a DPoP-bound `token` needs. Returns the
     credentials as issued, unchecked."""
@@ -418,7 +452,7 @@ def obtain_credentials(context: IssuerContext, token: TokenResponse, configurati
                                  else {"credential_configuration_id": configuration_id})
 
     def attempt() -> list[str]:
-        nonce = request_nonce(metadata.nonce_endpoint, fetcher) if metadata.nonce_endpoint else None
+        nonce = request_nonce(metadata.nonce_endpoint, fetcher, dpop=dpop) if metadata.nonce_endpoint else None
         proofs = [create_proof_jwt(s, credential_issuer=metadata.credential_issuer, nonce=nonce, binding=binding,
                                    now=now) for s in signers] if binding is not None else []
         return request_credential(metadata.credential_endpoint, fetcher, token=token, proofs=proofs, dpop=dpop,

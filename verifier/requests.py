@@ -154,7 +154,9 @@ def create_presentation_request(
         raise InvalidRequest("request_uri_method is get or post")
     if prefix == "redirect_uri" and new.request_uri_method != "get":
         raise InvalidRequest("a redirect_uri: request travels by value; it has no request_uri")
-    request_id = secrets.token_urlsafe(16)
+    # 128 random bits in hex: unguessable, and never starting with "-", so it can be given to
+    # `eduwallet verifier result ID` as it is (a base64url id did 1 time in 64).
+    request_id = secrets.token_hex(16)
     encryption_key = None
     if mode == "direct_post.jwt":
         encryption_key = master_key.seal_private_key(generate_private_key("ES256"), _encryption_aad(request_id))

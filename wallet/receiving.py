@@ -34,8 +34,9 @@ from schemas.oid4vci import (
     CredentialOffer,
     parse_model,
 )
+from vc.dpop import DpopClient
 from vc.errors import FetchError, FetchRefused, VcError
-from vc.keys import Signer, SoftwareSigner, generate_private_key
+from vc.keys import SoftwareSigner, generate_private_key
 from vc.oid4vci_client import (
     ErrorResponse,
     IssuerContext,
@@ -173,7 +174,7 @@ def _type_metadata(services: WalletServices, session: Session, claims: dict[str,
 
 def receive(*, session: Session, services: WalletServices, context: IssuerContext, token: Any,
             configuration_id: str, configuration: CredentialConfiguration, locale: str,
-            dpop: Signer | None = None, now: datetime | None = None) -> NewCredential:
+            dpop: DpopClient | None = None, now: datetime | None = None) -> NewCredential:
     """One configuration of the offer: keys, proofs, request, checks; a credential ready to store."""
     if configuration.format not in SUPPORTED_FORMATS:
         raise CredentialRefused(f"format {configuration.format!r} is not supported by this wallet")
@@ -226,7 +227,7 @@ def accept_offer(*, session: Session, learner: LearnerContext, services: WalletS
     grant = context.offer.grants.pre_authorized_code if context.offer.grants else None
     if grant is not None and grant.tx_code is not None and not tx_code:
         raise InvalidRequest("this offer needs the transaction code (tx_code) the issuer sent you")
-    dpop = SoftwareSigner.generate("ES256")  # a fresh DPoP key per offer: nothing links two issuances
+    dpop = DpopClient(SoftwareSigner.generate("ES256"))  # a fresh DPoP key per offer: nothing links two issuances
     try:
         with party_errors("issuer"):
             token = request_token(context, services.fetcher, tx_code=tx_code, dpop=dpop)

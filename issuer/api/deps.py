@@ -9,13 +9,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from issuer.services.dpop import PresentedToken
+from issuer.services.dpop import DpopNonces, DpopRequest, PresentedToken
 from issuer.services.keys import KeyStore
 from issuer.services.staff import Principal, authenticate
 from issuer.settings import IssuerSettings
 from servicekit.database import session_scope
 
-__all__ = ["KeysDep", "PrincipalDep", "SessionDep", "SettingsDep", "bearer_token", "presented_token"]
+__all__ = ["DpopNoncesDep", "KeysDep", "PrincipalDep", "SessionDep", "SettingsDep", "bearer_token", "dpop_request",
+           "presented_token"]
 
 
 # `async` where nothing blocks, so FastAPI runs them on the event loop instead of a worker thread each
@@ -35,23 +36,33 @@ async def get_keys(request: Request) -> KeyStore:
     return request.app.state.keys  # type: ignore[no-any-return]
 
 
+async def get_dpop_nonces(request: Request) -> DpopNonces:
+    return request.app.state.dpop_nonces  # type: ignore[no-any-return]
+
+
 def bearer_token(request: Request) -> str | None:
     """The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or None."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def dpop_request(request: Request, settings: IssuerSettings, path: str) -> DpopRequest:
+    """The `DPoP` proofs of a request to `path`, which must name our public URL of `path` (RFC 9449 §4.3)."""
+    return DpopRequest(tuple(request.headers.getlist("dpop")), request.method, settings.base_url + path,
+                       request.app.state.dpop_nonces)
+
+
 def presented_token(request: Request, settings: IssuerSettings, path: str) -> PresentedToken:
     """The access token of a request to `path` as `Authorization: Bearer|DPoP <token>` (RFC 6750 §2.1,
-    RFC 9449 §7.1), with its `DPoP` proofs, which must name our public URL of `path`."""
+    RFC 9449 §7.1), with the request's DPoP proofs."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return PresentedToken(scheme.lower() or None, token.strip() or None, tuple(request.headers.getlist("dpop")),
-                          request.method, settings.base_url + path)
+    return PresentedToken(scheme.lower() or None, token.strip() or None, dpop_request(request, settings, path))
 
 
 SettingsDep = Annotated[IssuerSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 KeysDep = Annotated[KeyStore, Depends(get_keys)]
+DpopNoncesDep = Annotated[DpopNonces, Depends(get_dpop_nonces)]
 
 
 def get_principal(request: Request, session: SessionDep) -> Principal:

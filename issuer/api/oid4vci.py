@@ -12,9 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from issuer.api.deps import KeysDep, SessionDep, SettingsDep, presented_token
+from issuer.api.deps import DpopNoncesDep, KeysDep, SessionDep, SettingsDep, dpop_request, presented_token
 from issuer.services import credentials, nonces, offers
-from issuer.services.metadata import CREDENTIAL_PATH, NOTIFICATION_PATH
+from issuer.services.common import unix_now
+from issuer.services.metadata import CREDENTIAL_PATH, NOTIFICATION_PATH, TOKEN_PATH
 from issuer.services.offers import offer_links
 from schemas.oauth2 import InvalidRequest
 from servicekit.app import error_responses
@@ -90,25 +91,27 @@ def credential_offer_qr_svg(reference: str, session: SessionDep, settings: Setti
 @router.post("/token", responses=error_responses(400), openapi_extra=TOKEN_REQUEST)
 def token(request: Request, fields: FormFields, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     """§6: Token Request (form-encoded), pre-authorized code grant; with a `DPoP` proof, a DPoP-bound token."""
-    answer = offers.redeem_pre_authorized_code(session=session, settings=settings, form=fields,
-                                               dpop_proofs=tuple(request.headers.getlist("dpop")))
-    return JSONResponse(answer, headers={**NO_STORE, "Pragma": "no-cache"})
+    dpop = dpop_request(request, settings, TOKEN_PATH)
+    answer = offers.redeem_pre_authorized_code(session=session, settings=settings, form=fields, dpop=dpop)
+    return JSONResponse(answer, headers={**NO_STORE, "Pragma": "no-cache",
+                                         **dpop.nonces.response_header(settings, unix_now())})
 
 
 @router.post("/nonce")
-def nonce(session: SessionDep, settings: SettingsDep) -> JSONResponse:
-    """§7: a fresh `c_nonce`; no access token needed; never cached."""
+def nonce(session: SessionDep, settings: SettingsDep, dpop_nonces: DpopNoncesDep) -> JSONResponse:
+    """§7: a fresh `c_nonce`; no access token needed; never cached. Carries a `DPoP-Nonce` when required."""
     value = nonces.issue_c_nonce(session=session, ttl_seconds=settings.c_nonce_ttl_seconds)
-    return JSONResponse({"c_nonce": value}, headers=NO_STORE)
+    return JSONResponse({"c_nonce": value}, headers={**NO_STORE, **dpop_nonces.response_header(settings, unix_now())})
 
 
 @router.post("/credential", responses=error_responses(400, 401), openapi_extra=CREDENTIAL_REQUEST)
 def credential(request: Request, body: Body, session: SessionDep, settings: SettingsDep,
                keys: KeysDep) -> JSONResponse:
     """§8: Credential Request → Credential Response (immediate)."""
+    presented = presented_token(request, settings, CREDENTIAL_PATH)
     answer = credentials.issue_credentials(session=session, keys=keys, settings=settings, body=body,
-                                           presented=presented_token(request, settings, CREDENTIAL_PATH))
-    return JSONResponse(answer, headers=NO_STORE)
+                                           presented=presented)
+    return JSONResponse(answer, headers={**NO_STORE, **presented.dpop.nonces.response_header(settings, unix_now())})
 
 
 @router.post("/notification", status_code=204, response_class=Response, responses=error_responses(400, 401),

@@ -25,8 +25,7 @@ from sqlmodel import Session, col, select
 
 from issuer.models import AccessToken, Award, CredentialOffer
 from issuer.services.common import new_secret, secret_hash, unix_now
-from issuer.services.dpop import token_binding
-from issuer.services.metadata import TOKEN_PATH
+from issuer.services.dpop import DpopRequest, token_binding
 from issuer.settings import IssuerSettings
 from schemas.oauth2 import InvalidGrant, InvalidRequest, NotFound, UnsupportedGrantType
 from schemas.oid4vci import (
@@ -159,7 +158,7 @@ def check_offer_reference(*, session: Session, reference: str, now: int | None =
 
 
 def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, form: dict[str, str],
-                               dpop_proofs: tuple[str, ...] = (), now: int | None = None) -> dict[str, Any]:
+                               dpop: DpopRequest | None = None, now: int | None = None) -> dict[str, Any]:
     """Token endpoint, pre-authorized code grant (§6.1): one access token per code, ever; bound to the
     key of a DPoP proof when the request has one (RFC 9449 §5)."""
     grant_type = form.get("grant_type")
@@ -188,8 +187,7 @@ def redeem_pre_authorized_code(*, session: Session, settings: IssuerSettings, fo
             raise InvalidRequest("tx_code was not expected for this offer")
     else:
         _check_tx_code(session, offer, tx_code, settings)
-    dpop_jkt = token_binding(session=session, settings=settings, dpop_proofs=dpop_proofs,
-                             htu=settings.base_url + TOKEN_PATH, now=now)
+    dpop_jkt = token_binding(session=session, settings=settings, dpop=dpop, now=now)
     # The single winner: the conditional UPDATE matches at most once.
     consumed = session.connection().execute(_CONSUME_OFFER, {"offer_id": offer.id, "now": now})
     if consumed.rowcount != 1:

@@ -18,7 +18,7 @@ from issuer.admin_models import AwardPublic, BadgeClassUpdate
 from issuer.formats import FORMATS
 from issuer.models import Award, IssuedCredential, SigningKey
 from issuer.services import badges, credentials, nonces, offers
-from issuer.services.dpop import PresentedToken
+from issuer.services.dpop import DpopNonces, DpopRequest, PresentedToken
 from issuer.services.keys import KeyStore
 from issuer.services.staff import Principal
 from issuer.settings import IssuerSettings
@@ -40,7 +40,8 @@ def _access_token(session: Session, settings: IssuerSettings, award: AwardPublic
 
 
 def _bearer(settings: IssuerSettings, token: str) -> PresentedToken:
-    return PresentedToken("bearer", token, (), "POST", settings.base_url + "/oid4vci/credential")
+    return PresentedToken("bearer", token, DpopRequest((), "POST", settings.base_url + "/oid4vci/credential",
+                                                       DpopNonces(b"test-secret")))
 
 
 def _request(session: Session, settings: IssuerSettings, *, configuration_id: str, batch: int = 1,

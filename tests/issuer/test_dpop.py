@@ -3,17 +3,23 @@ code (`invalid_dpop_proof` 400 at the token endpoint, 401 with a `DPoP` challeng
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
+from issuer.services.dpop import DpopNonces
 from schemas.oid4vci import PRE_AUTHORIZED_CODE_GRANT
-from tests.issuer.live import award
+from tests.interop.harness import wallet_receive
+from tests.issuer.live import MICROCREDENTIAL, award
 from tests.issuer.wallet_client import Session, TestWallet
-from vc.dpop import create_dpop_proof
+from tests.servers import running_service
+from vc.dpop import DpopClient, create_dpop_proof
+from vc.fetch import Fetcher, FetchPolicy
 from vc.keys import SoftwareSigner
+from vc.oid4vci_client import obtain_credentials, request_token, resolve_credential_offer, resolve_issuer
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +149,83 @@ def test_a_bad_proof_at_the_token_endpoint_is_invalid_dpop_proof_and_spends_noth
     assert answer.status_code == 200 and answer.json()["token_type"] == "DPoP"
     replayed = wallet.resolve(award(admin_api, badge)["offer_uri"])
     _refused(_token_request(wallet, replayed, good), 400, "invalid_dpop_proof")  # nor is a proof used twice
+
+
+# --- an issuer that wants its own nonces in DPoP proofs (RFC 9449 §8, §9) ------------------------------
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, dict[str, Any]]]:
+    """An issuer with EDUWALLET_ISSUER_DPOP_REQUIRED and _DPOP_NONCE_REQUIRED, its admin API and a badge class."""
+    env = {"EDUWALLET_ISSUER_DPOP_REQUIRED": "true", "EDUWALLET_ISSUER_DPOP_NONCE_REQUIRED": "true"}
+    with running_service("issuer", tmp_path_factory.mktemp("strict-issuer"), env=env) as service, httpx.Client(
+            base_url=service.url, timeout=30, headers={
+                "Authorization": f"Bearer {(service.var_dir / 'issuer-admin.token').read_text().strip()}"}) as api:
+        institution = api.post("/admin/institutions", json={"name": "Hogeschool Streng", "country": "NL"}).json()
+        made = api.post("/admin/badge-classes", json={"institution_id": institution["id"], "name": "Secure Tokens",
+                                                      **MICROCREDENTIAL})
+        assert made.status_code == 201, made.text
+        yield api, made.json()
+
+
+def test_nonces_are_handed_out_and_required_at_the_token_and_credential_endpoints(
+        strict: tuple[httpx.Client, dict[str, Any]]) -> None:
+    api, badge = strict
+    wallet, key = TestWallet(), SoftwareSigner.generate("ES256")
+    session = wallet.resolve(award(api, badge)["offer_uri"])
+    token_endpoint = session.as_metadata["token_endpoint"]
+    _refused(_token_request(wallet, session), 400, "invalid_dpop_proof")  # DPoP is required here
+    asked = _token_request(wallet, session, create_dpop_proof(key, htm="POST", htu=token_endpoint))
+    _refused(asked, 400, "use_dpop_nonce")
+    nonce = asked.headers["dpop-nonce"]
+    forged = nonce.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
+    _refused(_token_request(wallet, session, create_dpop_proof(key, htm="POST", htu=token_endpoint, nonce=forged)),
+             400, "use_dpop_nonce")
+    stale = f"{int(nonce.split('.')[0]) - 10}.{nonce.split('.')[1]}"  # ten minutes back: the MAC no longer fits
+    _refused(_token_request(wallet, session, create_dpop_proof(key, htm="POST", htu=token_endpoint, nonce=stale)),
+             400, "use_dpop_nonce")
+    answer = _token_request(wallet, session, create_dpop_proof(key, htm="POST", htu=token_endpoint, nonce=nonce))
+    assert answer.status_code == 200 and answer.json()["token_type"] == "DPoP", answer.text
+    assert answer.headers["dpop-nonce"]
+    assert wallet.http.post(session.metadata["nonce_endpoint"]).headers["dpop-nonce"]
+    session.access_token = answer.json()["access_token"]
+
+    url = session.metadata["credential_endpoint"]
+    challenged = _credential(wallet, session, dpop=[create_dpop_proof(key, htm="POST", htu=url,
+                                                                      access_token=session.access_token)])
+    _refused(challenged, 401, "use_dpop_nonce")
+    assert challenged.headers["www-authenticate"].startswith('DPoP error="use_dpop_nonce"')
+    issued = _credential(wallet, session, dpop=[create_dpop_proof(
+        key, htm="POST", htu=url, access_token=session.access_token, nonce=challenged.headers["dpop-nonce"])])
+    assert issued.status_code == 200 and issued.headers["dpop-nonce"], issued.text
+
+
+def test_our_wallet_client_follows_the_nonce_challenges(strict: tuple[httpx.Client, dict[str, Any]]) -> None:
+    api, badge = strict
+    dpop = DpopClient(SoftwareSigner.generate("ES256"))
+    with Fetcher(FetchPolicy(allow_http_loopback=True)) as fetcher:
+        context = resolve_issuer(resolve_credential_offer(award(api, badge)["offer_uri"], fetcher), fetcher)
+        token = request_token(context, fetcher, dpop=dpop)
+        assert token.token_type == "DPoP" and dpop.nonces  # taken from the use_dpop_nonce answer
+        [configuration] = context.offered_configurations()
+        issued = obtain_credentials(context, token, configuration, [SoftwareSigner.generate("ES256")], fetcher,
+                                    dpop=dpop)
+    assert len(issued) == 1
+
+
+def test_the_independent_wallet_follows_the_nonce_challenges(strict: tuple[httpx.Client, dict[str, Any]]) -> None:
+    api, badge = strict
+    received = wallet_receive(award(api, badge)["offer_uri"], dpop=True, verify=False)
+    assert received["token_type"] == "DPoP" and len(received["credentials"]) == 1
+    assert [n["status"] for n in received["notifications"]] == [204]
+
+
+def test_a_nonce_is_ours_and_fresh_or_not_accepted() -> None:
+    nonces, now = DpopNonces(b"k" * 32), 1_780_000_000
+    nonce = nonces.current(now)
+    assert nonces.valid(nonce, now=now + 300, lifetime_seconds=300)
+    assert not nonces.valid(nonce, now=now + 421, lifetime_seconds=300)  # too old
+    assert not nonces.valid(nonces.current(now + 120), now=now, lifetime_seconds=300)  # from the future
+    assert not DpopNonces(b"x" * 32).valid(nonce, now=now, lifetime_seconds=300)  # another issuer's
+    minute, mac = nonce.split(".")
+    for forged in (None, "", minute, f"{int(minute) + 1}.{mac}", f"²{minute}.{mac}", f"{minute}.{mac}x", "9" * 40):
+        assert not nonces.valid(forged, now=now, lifetime_seconds=300), forged

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from issuer.admin_models import AwardCreate
 from issuer.models import AccessToken
 from issuer.services import awards
+from issuer.services.dpop import DpopNonces, DpopRequest
 from issuer.services.keys import KeyStore
 from issuer.services.offers import credential_offer, redeem_pre_authorized_code
 from issuer.services.staff import Principal
@@ -157,11 +158,12 @@ def test_an_issuer_that_requires_dpop_refuses_a_token_request_without_a_proof(
     award = make_award(session, admin, badge_id, strict)
     code = _offer(session, strict, award.credential_offer_uri)["grants"][PRE_AUTHORIZED_CODE_GRANT][
         "pre-authorized_code"]
-    with pytest.raises(InvalidDpopProof, match="required"):
+    with pytest.raises(InvalidDpopProof, match="requires DPoP"):
         _token(session, strict, code)
     key = SoftwareSigner.generate("ES256")
     proof = create_dpop_proof(key, htm="POST", htu=settings.base_url + "/oid4vci/token")
-    answer = redeem_pre_authorized_code(session=session, settings=strict, dpop_proofs=(proof,), form={
+    dpop = DpopRequest((proof,), "POST", settings.base_url + "/oid4vci/token", DpopNonces(b"test-secret"))
+    answer = redeem_pre_authorized_code(session=session, settings=strict, dpop=dpop, form={
         "grant_type": PRE_AUTHORIZED_CODE_GRANT, "pre-authorized_code": code})
     assert answer["token_type"] == "DPoP"
     assert session.exec(select(AccessToken.dpop_jkt)).all() == [jwk_thumbprint(key.public_jwk)]

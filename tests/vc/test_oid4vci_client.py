@@ -17,7 +17,7 @@ import pytest
 from schemas.oid4vci import CredentialIssuerMetadata, CredentialOffer, parse_model
 from tests.conftest import VECTORS
 from vc.did_jwk import did_jwk_to_jwk
-from vc.dpop import verify_dpop_proof
+from vc.dpop import DpopClient, verify_dpop_proof
 from vc.errors import FetchRefused, MalformedToken
 from vc.fetch import Fetcher, FetchPolicy, static_resolver
 from vc.jws import decode_jws, verify_jws
@@ -88,6 +88,8 @@ class FakeIssuer:
         #: The DPoP proofs received, in order, and the key the token was bound to (RFC 9449).
         self.dpop_proofs: list[str] = []
         self.dpop_jkt: str | None = None
+        #: When set, proofs must carry this server nonce (RFC 9449 §8, §9), given in `DPoP-Nonce`.
+        self.dpop_nonce: str | None = None
 
     def fetcher(self) -> Fetcher:
         return Fetcher(FetchPolicy(), transport=httpx.MockTransport(self.handle), resolver=RESOLVER)
@@ -124,6 +126,8 @@ class FakeIssuer:
             self.dpop_proofs.append(request.headers["dpop"])
             proof = verify_dpop_proof(request.headers["dpop"], htm="POST", htu=f"{ISSUER}/token", now=int(time.time()),
                                       max_age_seconds=60, clock_skew_seconds=5)
+            if self.dpop_nonce and proof.nonce != self.dpop_nonce:
+                return httpx.Response(400, json={"error": "use_dpop_nonce"}, headers={"DPoP-Nonce": self.dpop_nonce})
             self.dpop_jkt = proof.jkt
         return httpx.Response(200, json={"access_token": "at-1", "token_type": "DPoP" if self.dpop_jkt else "Bearer",
                                          "expires_in": 600, **self.token_response_extra})
@@ -136,6 +140,9 @@ class FakeIssuer:
             proof = verify_dpop_proof(request.headers["dpop"], htm="POST", htu=f"{ISSUER}/credential", access_token="at-1",
                                       now=int(time.time()), max_age_seconds=60, clock_skew_seconds=5)
             assert proof.jkt == self.dpop_jkt
+            if self.dpop_nonce and proof.nonce != self.dpop_nonce:  # §9: the challenge, no body needed
+                return httpx.Response(401, headers={"WWW-Authenticate": 'DPoP error="use_dpop_nonce"',
+                                                    "DPoP-Nonce": self.dpop_nonce})
         body = json.loads(request.content)
         self.credential_requests.append(body)
         proofs = body["proofs"]["jwt"]
@@ -162,7 +169,7 @@ class FakeIssuer:
 
 
 def _run(issuer: FakeIssuer, *, tx_code: str | None = "493536", keys: int = 1, link: str | None = None,
-         dpop: SoftwareSigner | None = None) -> tuple[IssuerContext, list[str], list[SoftwareSigner]]:
+         dpop: DpopClient | None = None) -> tuple[IssuerContext, list[str], list[SoftwareSigner]]:
     fetcher = issuer.fetcher()
     offer = resolve_credential_offer(link or f"openid-credential-offer://?credential_offer_uri={ISSUER}/offers/1",
                                      fetcher)
@@ -303,17 +310,41 @@ def test_a_dpop_key_binds_the_token_when_the_authorization_server_lists_its_algo
     issuer = FakeIssuer()
     issuer.as_metadata["dpop_signing_alg_values_supported"] = ["ES256"]
     issuer.reject_nonces = 1  # the retried credential request needs a proof of its own
-    dpop = SoftwareSigner.generate("ES256")
+    dpop = DpopClient(SoftwareSigner.generate("ES256"))
     assert _run(issuer, dpop=dpop)[1] == ["credential-for-0"]
     assert len(issuer.dpop_proofs) == 3 and len({decode_jws(p).claims()["jti"] for p in issuer.dpop_proofs}) == 3
-    assert {json.dumps(decode_jws(p).header["jwk"]) for p in issuer.dpop_proofs} == {json.dumps(dpop.public_jwk)}
+    keys = {json.dumps(decode_jws(p).header["jwk"]) for p in issuer.dpop_proofs}
+    assert keys == {json.dumps(dpop.signer.public_jwk)}
     assert "ath" not in decode_jws(issuer.dpop_proofs[0]).claims()  # the token request has no token yet
+
+
+def test_a_server_dpop_nonce_is_taken_and_the_request_sent_once_more() -> None:
+    issuer = FakeIssuer()
+    issuer.as_metadata["dpop_signing_alg_values_supported"] = ["ES256"]
+    issuer.dpop_nonce = "server-nonce-1"
+    dpop = DpopClient(SoftwareSigner.generate("ES256"))
+    assert _run(issuer, dpop=dpop)[1] == ["credential-for-0"]
+    nonces = [decode_jws(p).claims().get("nonce") for p in issuer.dpop_proofs]
+    # token: refused without a nonce (400 use_dpop_nonce), then sent with it; the credential request uses it at once
+    assert nonces == [None, "server-nonce-1", "server-nonce-1"]
+    context, token = _token_for(issuer, dpop)  # the remembered nonce is sent at once
+    issuer.dpop_nonce = "server-nonce-2"  # then the server moves on: the 401 challenge of §9 gives the new one
+    assert obtain_credentials(context, token, "Badge", [SoftwareSigner.generate()], issuer.fetcher(), dpop=dpop)
+    assert [decode_jws(p).claims().get("nonce") for p in issuer.dpop_proofs[-2:]] == ["server-nonce-1",
+                                                                                      "server-nonce-2"]
+
+
+def _token_for(issuer: FakeIssuer, dpop: DpopClient) -> tuple[IssuerContext, Any]:
+    fetcher = issuer.fetcher()
+    context = resolve_issuer(resolve_credential_offer(f"openid-credential-offer://?credential_offer_uri={ISSUER}"
+                                                      "/offers/1", fetcher), fetcher)
+    return context, request_token(context, fetcher, tx_code="493536", dpop=dpop)
 
 
 def test_without_dpop_in_the_metadata_the_token_stays_bearer() -> None:
     issuer = FakeIssuer()
     issuer.as_metadata["dpop_signing_alg_values_supported"] = ["PS256"]  # not an algorithm of our key
-    assert _run(issuer, dpop=SoftwareSigner.generate("ES256"))[1] == ["credential-for-0"]
+    assert _run(issuer, dpop=DpopClient(SoftwareSigner.generate("ES256")))[1] == ["credential-for-0"]
     assert issuer.dpop_proofs == [] and issuer.dpop_jkt is None
 
 

@@ -82,7 +82,7 @@ def create_request(browser: TestClient, **fields: str) -> str:
     response = browser.post("/presentation-requests", data=form)
     assert response.status_code == 303, response.text
     location = response.headers["location"]
-    assert re.fullmatch(r"/presentation-requests/[A-Za-z0-9_-]{22}", location)
+    assert re.fullmatch(r"/presentation-requests/[0-9a-f]{32}", location)
     return location
 
 
