@@ -267,9 +267,13 @@ def request_token(context: IssuerContext, fetcher: Fetcher, *, tx_code: str | No
         "tx_code": tx_code if grant.tx_code is not None else None, "client_id": client_id})
     algorithms = context.authorization_server.dpop_signing_alg_values_supported or ()
     proving = dpop if dpop is not None and dpop.signer.alg in algorithms else None
+
+    def headers() -> dict[str, str] | None:
+        return {"DPoP": proving.proof(htm="POST", htu=endpoint)} if proving else None
+
     try:
-        response = _send(endpoint, proving, lambda: {"DPoP": proving.proof(htm="POST", htu=endpoint)} if proving
-                         else None, lambda headers: fetcher.post_form(endpoint, request.to_form(), headers=headers))
+        response = _send(endpoint, proving, headers,
+                         lambda fresh: fetcher.post_form(endpoint, request.to_form(), headers=fresh))
     except FetchStatusError as exc:
         raise _error_response("the token endpoint", exc) from exc
     token = _parse(TokenResponse, _json(response, "token response"), "token response")
