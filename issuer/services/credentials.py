@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from issuer.formats import FORMATS, IssuanceContext
 from issuer.models import AccessToken, Award, BadgeClass, Institution, IssuedCredential, Issuer, SigningKey
 from issuer.services.common import new_secret, secret_hash, unix_now
-from issuer.services.dpop import PresentedToken, check_token_binding
+from issuer.services.dpop import PresentedToken, remember_proof, verify_token_binding
 from issuer.services.keys import KeyStore
 from issuer.services.nonces import consume_c_nonce
 from issuer.services.proofs import VerifiedProof, verify_proof_jwt
@@ -53,6 +53,7 @@ from schemas.oid4vci import (
 from schemas.oid4vci import (
     IssuedCredential as CredentialObject,
 )
+from vc.dpop import VerifiedDpopProof
 from vc.keys import SoftwareSigner
 
 __all__ = ["authorize_access_token", "handle_notification", "issue_credential", "issue_credentials"]
@@ -108,7 +109,8 @@ def authorize_access_token(*, session: Session, settings: IssuerSettings, presen
     row = session.exec(_ACCESS_TOKEN, params=_token_parameters(presented.token, now)).first()
     if row is None:
         raise InvalidToken("the access token is unknown or has expired")
-    check_token_binding(session=session, settings=settings, presented=presented, dpop_jkt=row.dpop_jkt, now=now)
+    proof = verify_token_binding(settings=settings, presented=presented, dpop_jkt=row.dpop_jkt, now=now)
+    remember_proof(session, proof, settings, now)  # committed with the caller's work
     return Grant(row.award_id, list(row.credential_configuration_ids), row.dpop_jkt)
 
 
@@ -167,9 +169,9 @@ def _verify_proofs(request: CredentialRequest, settings: IssuerSettings, now: in
 
 def _record(session: Session, settings: IssuerSettings, issuance: Issuance, configuration_id: str,
             holders: Sequence[VerifiedProof | None], *, nonces: Sequence[str] = (), notification_id: str | None,
-            now: int) -> list[tuple[str, StatusEntry]]:
-    """The write step: use up `nonces`, log one credential per holder with a fresh status entry; commit.
-    Returns (credential id, status entry) per holder."""
+            now: int, dpop_proof: VerifiedDpopProof | None = None) -> list[tuple[str, StatusEntry]]:
+    """The write step: record the request's DPoP proof, use up `nonces`, log one credential per holder with a
+    fresh status entry; commit. Returns (credential id, status entry) per holder."""
     award = issuance.award
     assert award.id is not None and issuance.institution.id is not None and issuance.signer.kid is not None
     for _attempt in range(CLAIM_ATTEMPTS):
@@ -178,6 +180,7 @@ def _record(session: Session, settings: IssuerSettings, issuance: Issuance, conf
                  "signing_kid": issuance.signer.kid, "holder_key_thumbprint": holder.thumbprint if holder else None,
                  "notification_id": notification_id, "issued_at": now} for id_, holder in zip(ids, holders, strict=True)]
         try:
+            remember_proof(session, dpop_proof, settings, now)
             for nonce in nonces:
                 consume_c_nonce(session=session, c_nonce=nonce, now=now)
             entries = claim_status_entries(session=session, institution_id=issuance.institution.id,
@@ -207,7 +210,7 @@ def issue_credentials(*, session: Session, keys: KeyStore, settings: IssuerSetti
     """§8: the Credential Response for one Credential Request."""
     now = unix_now(now)
     grant, issuance = _read(session, keys, presented.token, now)
-    check_token_binding(session=session, settings=settings, presented=presented, dpop_jkt=grant.dpop_jkt, now=now)
+    dpop_proof = verify_token_binding(settings=settings, presented=presented, dpop_jkt=grant.dpop_jkt, now=now)
     request = parse_model(CredentialRequest, body, error=InvalidCredentialRequest)
     if request.credential_response_encryption is not None:
         raise InvalidEncryptionParameters("this issuer does not encrypt credential responses")
@@ -217,7 +220,8 @@ def issue_credentials(*, session: Session, keys: KeyStore, settings: IssuerSetti
         raise CredentialRequestDenied("the award behind this access token is no longer valid")
     notification_id = new_secret(16)
     logged = _record(session, settings, issuance, configuration_id, proofs,
-                     nonces=list(dict.fromkeys(p.nonce for p in proofs)), notification_id=notification_id, now=now)
+                     nonces=list(dict.fromkeys(p.nonce for p in proofs)), notification_id=notification_id, now=now,
+                     dpop_proof=dpop_proof)
     credentials = [CredentialObject(credential=_sign(settings, issuance, configuration_id, proof, credential_id,
                                                      status, now))
                    for proof, (credential_id, status) in zip(proofs, logged, strict=True)]

@@ -31,7 +31,7 @@ from schemas.oauth2 import DpopProofRefused, InvalidDpopProof, InvalidToken, Res
 from vc.dpop import DPOP_SIGNING_ALGORITHMS, DpopProofInvalid, VerifiedDpopProof, verify_dpop_proof
 from vc.encoding import b64url_encode
 
-__all__ = ["DpopNonces", "DpopRequest", "PresentedToken", "check_token_binding", "token_binding"]
+__all__ = ["DpopNonces", "DpopRequest", "PresentedToken", "remember_proof", "token_binding", "verify_token_binding"]
 
 #: One remembered proof in this many also deletes the proofs that are too old to be accepted anyway.
 PURGE_EVERY = 256
@@ -139,13 +139,14 @@ def token_binding(*, session: Session, settings: IssuerSettings, dpop: DpopReque
     return proof.jkt
 
 
-def check_token_binding(*, session: Session, settings: IssuerSettings, presented: PresentedToken,
-                        dpop_jkt: str | None, now: int) -> None:
-    """Credential and notification endpoints (§7): the scheme and proof the token's binding needs."""
+def verify_token_binding(*, settings: IssuerSettings, presented: PresentedToken, dpop_jkt: str | None,
+                         now: int) -> VerifiedDpopProof | None:
+    """Credential and notification endpoints (§7): the scheme and proof the token's binding needs; returns the
+    proof (None for a Bearer token), which `remember_proof` must then record. No database work."""
     if dpop_jkt is None:
         if presented.scheme != "bearer":
             raise InvalidToken("this access token is a Bearer token: send it with the Bearer scheme")
-        return
+        return None
     if presented.scheme != "dpop":
         raise InvalidToken("this access token is bound to a DPoP key: send it with the DPoP scheme and a proof",
                            dpop_algorithms=DPOP_SIGNING_ALGORITHMS)
@@ -153,12 +154,21 @@ def check_token_binding(*, session: Session, settings: IssuerSettings, presented
         proof = _verify(presented.dpop, settings=settings, now=now, access_token=presented.token)
         if proof.jkt != dpop_jkt:
             raise DpopProofInvalid("the DPoP proof is signed by another key than the one the token is bound to")
-        missing = _nonce_missing(presented.dpop, proof, settings, now)
-        if missing:
-            raise ResourceUseDpopNonce(missing, nonce=presented.dpop.nonces.current(now),
-                                       dpop_algorithms=DPOP_SIGNING_ALGORITHMS)
-        _remember(session, proof, settings, now)
-        session.commit()
     except DpopProofInvalid as exc:
-        session.rollback()
+        raise DpopProofRefused(str(exc), dpop_algorithms=DPOP_SIGNING_ALGORITHMS) from exc
+    missing = _nonce_missing(presented.dpop, proof, settings, now)
+    if missing:
+        raise ResourceUseDpopNonce(missing, nonce=presented.dpop.nonces.current(now),
+                                   dpop_algorithms=DPOP_SIGNING_ALGORITHMS)
+    return proof
+
+
+def remember_proof(session: Session, proof: VerifiedDpopProof | None, settings: IssuerSettings, now: int) -> None:
+    """Record a resource request's proof in the caller's transaction (the one that does the request's work, so
+    no extra commit); a proof seen before is refused (401)."""
+    if proof is None:
+        return
+    try:
+        _remember(session, proof, settings, now)
+    except DpopProofInvalid as exc:
         raise DpopProofRefused(str(exc), dpop_algorithms=DPOP_SIGNING_ALGORITHMS) from exc
