@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "AccessDenied",
@@ -127,30 +127,26 @@ class DpopProofRefused(InvalidToken):
     error = "invalid_dpop_proof"
 
 
-class UseDpopNonce(InvalidDpopProof):
-    """RFC 9449 §8: the token endpoint wants a DPoP proof with the nonce it sends in `DPoP-Nonce` (400)."""
+class _UseDpopNonce(ProtocolError):
+    """`use_dpop_nonce` with the nonce to use in `DPoP-Nonce` (RFC 9449 §8, §9); the other keyword arguments go
+    to the error it is combined with."""
 
     error = "use_dpop_nonce"
 
-    def __init__(self, description: str | None = None, *, nonce: str) -> None:
-        super().__init__(description)
+    def __init__(self, description: str | None = None, *, nonce: str, **kwargs: Any) -> None:
+        super().__init__(description, **kwargs)
         self.nonce = nonce
 
     def headers(self) -> dict[str, str]:
         return {**super().headers(), "DPoP-Nonce": self.nonce}
 
 
-class ResourceUseDpopNonce(DpopProofRefused):
-    """RFC 9449 §9: a resource endpoint wants a DPoP proof with the nonce it sends in `DPoP-Nonce` (401)."""
+class UseDpopNonce(_UseDpopNonce, InvalidDpopProof):
+    """RFC 9449 §8: the token endpoint wants a DPoP proof with the nonce it sends (400)."""
 
-    error = "use_dpop_nonce"
 
-    def __init__(self, description: str | None = None, *, nonce: str, dpop_algorithms: Sequence[str]) -> None:
-        super().__init__(description, dpop_algorithms=dpop_algorithms)
-        self.nonce = nonce
-
-    def headers(self) -> dict[str, str]:
-        return {**super().headers(), "DPoP-Nonce": self.nonce}
+class ResourceUseDpopNonce(_UseDpopNonce, DpopProofRefused):
+    """RFC 9449 §9: a resource endpoint wants a DPoP proof with the nonce it sends (401, `DPoP` challenge)."""
 
 
 class NotFound(ProtocolError):

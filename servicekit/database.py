@@ -8,18 +8,19 @@ start; on PostgreSQL under an advisory lock so several workers can start togethe
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import annotated_types
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-__all__ = ["Offset", "RowId", "make_engine", "session_scope", "upgrade_database"]
+__all__ = ["Offset", "RowId", "dialect_insert", "make_engine", "session_scope", "upgrade_database"]
 
 #: A row id as a request names it (path, query or body). INTEGER primary keys are 32-bit on PostgreSQL;
 #: a number outside that range is invalid input (400), not a driver overflow (500) on SQLite.
@@ -61,6 +62,11 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+
+
+def dialect_insert(session: Session) -> Callable[[Table], Any]:
+    """`insert` of the session's dialect (PostgreSQL or SQLite), which has `on_conflict_do_nothing/_update`."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

@@ -35,10 +35,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, ColumnElement, Integer, MetaData, String, Table, case, delete, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from schemas.oauth2 import ProtocolError
+from servicekit.database import dialect_insert
 
 __all__ = ["ACCOUNT", "ADDRESS", "LoginThrottle", "Slot", "ThrottlePolicy", "TooManyAttempts", "login_attempt_table",
            "login_policies"]
@@ -128,7 +128,7 @@ class LoginThrottle:
         first (committing it), so that the throttle's own is short and rolls back nothing else.
         """
         t = self.table
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = dialect_insert(session)
         session.commit()
         rows = []
         try:

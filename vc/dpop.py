@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vc.encoding import b64url_encode
 from vc.errors import VcError
-from vc.jwk import PRIVATE_MEMBERS, jwk_thumbprint
+from vc.jwk import PRIVATE_MEMBERS, jwk_thumbprint, key_members
 from vc.jws import decode_jws, sign_jws, verify_jws
 from vc.keys import SIGNING_ALGORITHMS, Signer
 
@@ -44,7 +44,6 @@ __all__ = [
 DPOP_JWT_TYP = "dpop+jwt"
 #: What we verify; also `dpop_signing_alg_values_supported` in our metadata.
 DPOP_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
-_PUBLIC_MEMBERS = ("kty", "crv", "x", "y", "n", "e")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -136,7 +135,7 @@ def verify_dpop_proof(proof: str, *, htm: str, htu: str, now: int, max_age_secon
         raise DpopProofInvalid("the DPoP proof header has no jwk")
     if PRIVATE_MEMBERS & jwk.keys():
         raise DpopProofInvalid("the DPoP proof header carries private key material")
-    public = {name: value for name, value in jwk.items() if name in _PUBLIC_MEMBERS}
+    public = key_members(jwk)
     try:
         verify_jws(decoded, public, algorithms=algorithms, typ=DPOP_JWT_TYP)
         jkt = jwk_thumbprint(public)

@@ -23,6 +23,7 @@ __all__ = [
     "PublicKey",
     "jwk_thumbprint",
     "jwk_thumbprint_uri",
+    "key_members",
     "private_jwk",
     "private_key_from_jwk",
     "public_jwk",
@@ -96,6 +97,11 @@ _KEY_MEMBERS = ("kty", "crv", "x", "y", "n", "e")
 
 def _freeze(jwk: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple((member, jwk[member]) for member in _KEY_MEMBERS if member in jwk)
+
+
+def key_members(jwk: dict[str, Any]) -> dict[str, Any]:
+    """The JWK with only the members its public key is built from (no `kid`, `use`, `alg`, ...), in its order."""
+    return {member: value for member, value in jwk.items() if member in _KEY_MEMBERS}
 
 
 def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:

@@ -295,16 +295,10 @@ def authorization_headers(token: TokenResponse, *, url: str, dpop: DpopClient | 
 
 def _asks_for_dpop_nonce(exc: FetchStatusError) -> bool:
     """RFC 9449 §8 (`{"error": "use_dpop_nonce"}`, 400) and §9 (`WWW-Authenticate: DPoP error="use_dpop_nonce"`)."""
-    response = exc.response
-    if response is None:
-        return False
-    if 'error="use_dpop_nonce"' in response.headers.get("www-authenticate", ""):
+    if exc.response is not None and 'error="use_dpop_nonce"' in exc.response.headers.get("www-authenticate", ""):
         return True
-    try:
-        body = response.json()
-    except FetchError:
-        return False
-    return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
+    answer = _error_response("", exc)
+    return isinstance(answer, ErrorResponse) and answer.error == "use_dpop_nonce"
 
 
 def _send(url: str, dpop: DpopClient | None, headers: Callable[[], dict[str, str] | None],

@@ -40,10 +40,16 @@ async def get_dpop_nonces(request: Request) -> DpopNonces:
     return request.app.state.dpop_nonces  # type: ignore[no-any-return]
 
 
+def _authorization(request: Request) -> tuple[str | None, str | None]:
+    """The `Authorization` header's scheme (lower case) and credentials, each None when absent."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() or None, token.strip() or None
+
+
 def bearer_token(request: Request) -> str | None:
     """The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or None."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    scheme, token = _authorization(request)
+    return token if scheme == "bearer" else None
 
 
 def dpop_request(request: Request, settings: IssuerSettings, path: str) -> DpopRequest:
@@ -55,8 +61,7 @@ def dpop_request(request: Request, settings: IssuerSettings, path: str) -> DpopR
 def presented_token(request: Request, settings: IssuerSettings, path: str) -> PresentedToken:
     """The access token of a request to `path` as `Authorization: Bearer|DPoP <token>` (RFC 6750 §2.1,
     RFC 9449 §7.1), with the request's DPoP proofs."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return PresentedToken(scheme.lower() or None, token.strip() or None, dpop_request(request, settings, path))
+    return PresentedToken(*_authorization(request), dpop_request(request, settings, path))
 
 
 SettingsDep = Annotated[IssuerSettings, Depends(get_settings)]

@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,6 +22,7 @@ from issuer.services.offers import CreatedOffer, create_offer, create_offers
 from issuer.services.staff import Principal
 from issuer.settings import IssuerSettings
 from schemas.oauth2 import InvalidRequest, NotFound
+from servicekit.database import dialect_insert
 
 __all__ = [
     "award_badge",
@@ -190,7 +190,7 @@ def _insert_awards(session: Session, awards: list[dict[str, Any]]) -> dict[str, 
     if not awards:
         return {}
     table = Award.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     statement = (insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
                  .returning(table.c.idempotency_key, table.c.id))
     return {key: award_id for key, award_id in session.execute(statement, awards).all()}

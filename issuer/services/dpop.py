@@ -22,12 +22,12 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from issuer.models import DpopProof
 from issuer.settings import IssuerSettings
 from schemas.oauth2 import DpopProofRefused, InvalidDpopProof, InvalidToken, ResourceUseDpopNonce, UseDpopNonce
+from servicekit.database import dialect_insert
 from vc.dpop import DPOP_SIGNING_ALGORITHMS, DpopProofInvalid, VerifiedDpopProof, verify_dpop_proof
 from vc.encoding import b64url_encode
 
@@ -108,7 +108,7 @@ def _nonce_missing(dpop: DpopRequest, proof: VerifiedDpopProof, settings: Issuer
 def _remember(session: Session, proof: VerifiedDpopProof, settings: IssuerSettings, now: int) -> None:
     """Record the proof in the caller's transaction; a proof seen before is refused."""
     table = DpopProof.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     proof_hash = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).hexdigest()
     expires_at = proof.iat + settings.dpop_proof_max_age_seconds + 2 * settings.clock_skew_seconds
     # RETURNING, not rowcount: SQLAlchemy promises a rowcount for UPDATE and DELETE only (INSERT gives -1 on psycopg).

@@ -18,7 +18,7 @@ from schemas.oid4vci import PROOF_JWT_TYP, InvalidProof
 from vc.did_jwk import DID_JWK_PREFIX, create_did_jwk, did_jwk_to_jwk
 from vc.did_key import DID_KEY_PREFIX, did_key_to_jwk
 from vc.errors import VcError
-from vc.jwk import PRIVATE_MEMBERS, jwk_thumbprint
+from vc.jwk import PRIVATE_MEMBERS, jwk_thumbprint, key_members
 from vc.jws import decode_jws, verify_jws
 
 __all__ = ["PROOF_SIGNING_ALGORITHMS", "VerifiedProof", "verify_proof_jwt"]
@@ -50,7 +50,7 @@ def _holder_key(header: dict[str, Any]) -> tuple[dict[str, Any], str]:
             raise InvalidProof("jwk must be a JSON object")
         if PRIVATE_MEMBERS & jwk.keys():
             raise InvalidProof("the proof header carries private key material")
-        public = {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y", "n", "e")}
+        public = key_members(jwk)
         return public, create_did_jwk(public)
     kid = header["kid"]
     if not isinstance(kid, str):
