@@ -21,7 +21,7 @@ import uvicorn
 from tests.servers import free_port
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
+    from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -78,6 +78,12 @@ PAGE_CHECK_SCRIPT = r"""
   });
 })();
 """
+
+
+def image_width(image: Locator) -> int:
+    """The natural width of an `<img>` once it has loaded and decoded (0 read too early is not an answer);
+    an image that cannot load makes this raise."""
+    return int(image.evaluate("img => img.decode().then(() => img.naturalWidth)"))
 
 
 def launch_chromium(playwright: Playwright, *extra_args: str) -> Browser:

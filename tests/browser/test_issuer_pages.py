@@ -19,7 +19,7 @@ from issuer.pages.models import BulkAwardJob
 from issuer.services.common import unix_now
 from issuer.services.staff import authenticate
 from servicekit.database import make_engine
-from tests.browser.harness import Screenshots, page_check
+from tests.browser.harness import Screenshots, image_width, page_check
 from tests.servers import RunningService, running_service
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def test_staff_award_journey(page: Page, issuer: RunningService, screenshot: Scr
     _shot(screenshot, page, "badge-form")
     page.get_by_role("button", name="Create badge class").click()
     page.get_by_text("The badge class Web Security Essentials was created.").wait_for()
-    assert page.get_by_role("img", name="Badge image of Web Security Essentials").evaluate("img => img.naturalWidth") == 256
+    assert image_width(page.get_by_role("img", name="Badge image of Web Security Essentials")) == 256
     for fact in ("2.5", "Level 6", "On site or hybrid (blended)", "NVAO", "manage ICT security", "Required to pass: 5.5"):
         assert page.get_by_text(fact, exact=False).first.is_visible(), fact
     _shot(screenshot, page, "badge")
@@ -145,7 +145,7 @@ def test_staff_award_journey(page: Page, issuer: RunningService, screenshot: Scr
     assert page.get_by_role("heading", level=1).inner_text() == "The badge is awarded to Sanne de Vries"
     link = page.locator("#offer-link").inner_text()
     assert link.startswith("openid-credential-offer://?credential_offer_uri=")
-    assert page.get_by_role("img", name="QR code: scan it with your phone").evaluate("img => img.naturalWidth") > 100
+    assert image_width(page.get_by_role("img", name="QR code: scan it with your phone")) > 100
     pin = page.locator(".pin-code").inner_text()
     assert re.fullmatch(r"\d{6}", pin)
     assert page.get_by_role("button", name="Copy link").is_visible()

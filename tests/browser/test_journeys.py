@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.harness import VIEWPORTS, Screenshots, page_check
+from tests.browser.harness import VIEWPORTS, Screenshots, image_width, page_check
 from tests.browser.test_issuer_pages import _badge_png, _log_in, _shot
 from tests.browser.test_verifier_pages import check_row, qr_link, wait_for_verdict
 from tests.browser.test_wallet_pages import register
@@ -119,8 +119,7 @@ def learner_accepts(page: Page, wallet: RunningService, award: Award, screenshot
     card = page.locator(".cards .card").filter(has=page.get_by_role("heading", name=award.badge))
     assert " ".join(card.locator(".card-status").inner_text().split()) == "Status: Valid"
     assert card.locator(".card-subtitle").inner_text() == award.institution  # who awarded it, not the service
-    assert card.get_by_role("img", name=f"Badge of {award.badge}").evaluate(
-        "img => img.complete && img.naturalWidth") == 256
+    assert image_width(card.get_by_role("img", name=f"Badge of {award.badge}")) == 256
     _shot(screenshot, page, "learner-card")
 
 

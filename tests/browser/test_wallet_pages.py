@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import qrcode
 
-from tests.browser.harness import Screenshots, launch_chromium, page_check
+from tests.browser.harness import Screenshots, image_width, launch_chromium, page_check
 from tests.browser.test_shared_pages import _y4m_of_qr
 from tests.servers import RunningService, free_port, running_service
 from tests.wallet.oidc.provider import ACCOUNT, running_openid_provider
@@ -126,7 +126,7 @@ def test_receive_look_present_with_one_claim_left_out(page: Page, parties: Parti
         assert " ".join(card.locator(".card-status").inner_text().split()) == "Status: Valid"
         assert card.get_by_text("Tiny University").is_visible()
         image = card.get_by_role("img", name=f"Badge of {name}")
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 256  # fetched through the wallet
+        assert image_width(image) == 256  # fetched through the wallet
 
     # The credential's own page says everything it holds.
     page.get_by_role("link", name=SD_ACHIEVEMENT).click()
