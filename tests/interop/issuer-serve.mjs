@@ -162,7 +162,8 @@ async function setup(base) {
     const index = freeIndex(usedBsl, BSL_BITS)
     offer.issued.push({ format: 'jwt_vc_json', index })
     const id = `urn:uuid:${crypto.randomUUID()}`
-    const validFrom = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z')
+    const issuedAt = now() - 1 // one instant for validFrom / issuanceDate and nbf (two clock reads once straddled a second)
+    const validFrom = new Date(issuedAt * 1000).toISOString().replace(/\.\d+Z$/, 'Z')
     const body = {
       id,
       type: ['VerifiableCredential', 'OpenBadgeCredential'],
@@ -188,7 +189,7 @@ async function setup(base) {
         statusListCredential: `${base}/status/bsl`,
       },
     }
-    const claims = { iss: did, sub: holderDid, jti: id, nbf: now() - 1 }
+    const claims = { iss: did, sub: holderDid, jti: id, nbf: issuedAt }
     const payload =
       offer.layout === 'vcdm1.1'
         ? { ...claims, vc: { '@context': [VC_V1_CONTEXT, OB3_CONTEXT], ...body, issuanceDate: validFrom } }
