@@ -57,6 +57,9 @@ __all__ = [
 DEFAULT_MAX_BYTES = 1_000_000
 DEFAULT_TIMEOUT = 5.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# A kept-alive connection that the server closed as our request went out fails with one of these before
+# any answer: a GET goes once more, on a fresh connection; a POST never (it may have been acted on).
+_STALE_CONNECTION_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 #: Resolves a host name to the IP addresses a connection may use (`socket.getaddrinfo` by default).
 Resolver = Callable[[str, int], Sequence[str]]
@@ -269,7 +272,9 @@ class _GuardedTransport(httpx.HTTPTransport):
             network_backend=_GuardedBackend(policy, resolver),
             max_connections=20,
             max_keepalive_connections=10,
-            keepalive_expiry=5.0,
+            # Below the 5-second idle timeout of uvicorn and Node: we drop an idle connection well before
+            # such a server does, instead of racing it.
+            keepalive_expiry=2.0,
         )
 
 
@@ -360,6 +365,17 @@ class Fetcher:
 
     def _exchange(self, method: str, url: str, content: bytes | None, headers: dict[str, str],
                   deadline: float) -> tuple[int, FetchResponse]:
+        retries = 1 if method == "GET" else 0
+        while True:
+            try:
+                return self._exchange_once(method, url, content, headers, deadline)
+            except _STALE_CONNECTION_ERRORS as exc:
+                if not retries:
+                    raise FetchError(f"fetching from {_origin(url)} failed: {type(exc).__name__}") from exc
+                retries -= 1
+
+    def _exchange_once(self, method: str, url: str, content: bytes | None, headers: dict[str, str],
+                       deadline: float) -> tuple[int, FetchResponse]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"{_origin(url)} timed out")
@@ -376,6 +392,8 @@ class Fetcher:
                 )
         except httpx.TimeoutException as exc:
             raise FetchError(f"{_origin(url)} timed out") from exc
+        except _STALE_CONNECTION_ERRORS:
+            raise
         except httpx.HTTPError as exc:
             raise FetchError(f"fetching from {_origin(url)} failed: {type(exc).__name__}") from exc
 

@@ -186,9 +186,14 @@ def _existing_awards(session: Session, keys: list[str]) -> dict[str, int]:
 
 
 def _insert_awards(session: Session, awards: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert awards in one statement, skipping a key taken meanwhile; idempotency key → id of those inserted."""
+    """Insert awards in one statement, skipping a key taken meanwhile; idempotency key → id of those inserted.
+
+    The rows go in sorted by key: concurrent bulk awards of overlapping files then take PostgreSQL's
+    unique-index locks in one order and wait for each other instead of deadlocking.
+    """
     if not awards:
         return {}
+    awards = sorted(awards, key=lambda award: award["idempotency_key"])
     table = Award.__table__  # type: ignore[attr-defined]
     insert = dialect_insert(session)
     statement = (insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])

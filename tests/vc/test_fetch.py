@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -397,3 +398,76 @@ def test_dns_rebinding_between_check_and_connect_is_refused() -> None:
 
     with Fetcher(FetchPolicy(), resolver=rebinding) as fetcher, pytest.raises(FetchRefused, match="private"):
         fetcher.get_json("https://rebind.example/.well-known/did.json")
+
+
+# -- a kept-alive connection the server closes as the next request arrives ---------------------------
+
+class _ClosingKeepAliveServer:
+    """Answers the first request on each connection with keep-alive, then closes the connection when the
+    next request on it arrives, unanswered: what an idle timeout firing just as a request comes looks like."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.requests: list[tuple[int, str]] = []  # (connection number, request line), answered or not
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        number = 0
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            number += 1
+            threading.Thread(target=self._connection, args=(connection, number), daemon=True).start()
+
+    def _connection(self, connection: socket.socket, number: int) -> None:
+        with connection, connection.makefile("rb") as reader:
+            for answered in (True, False):
+                request_line = reader.readline().decode().strip()
+                if not request_line:  # the client closed the connection
+                    return
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                reader.read(length)
+                self.requests.append((number, request_line))
+                if answered:
+                    body = b'{"ok": true}'
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                       b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def closing_server() -> Iterator[_ClosingKeepAliveServer]:
+    server = _ClosingKeepAliveServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_a_get_on_a_connection_the_server_closed_is_sent_again_on_a_fresh_one(
+        closing_server: _ClosingKeepAliveServer) -> None:
+    url = f"http://127.0.0.1:{closing_server.port}/offer"
+    with Fetcher(DEV) as fetcher:
+        assert fetcher.get_json(url) == {"ok": True}
+        assert fetcher.get_json(url) == {"ok": True}  # the kept connection fails; a new one answers
+    assert closing_server.requests == [(1, "GET /offer HTTP/1.1"), (1, "GET /offer HTTP/1.1"),
+                                       (2, "GET /offer HTTP/1.1")]
+
+
+def test_a_post_on_a_connection_the_server_closed_is_never_sent_twice(
+        closing_server: _ClosingKeepAliveServer) -> None:
+    url = f"http://127.0.0.1:{closing_server.port}/token"
+    with Fetcher(DEV) as fetcher:
+        assert fetcher.post_form(url, {"grant_type": "x"}).json() == {"ok": True}
+        with pytest.raises(FetchError, match="failed: RemoteProtocolError"):
+            fetcher.post_form(url, {"grant_type": "x"})  # the server may have acted on it: not repeated
+    assert closing_server.requests == [(1, "POST /token HTTP/1.1"), (1, "POST /token HTTP/1.1")]
