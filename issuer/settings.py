@@ -36,6 +36,9 @@ class IssuerSettings(ServiceSettings):
     dpop_required: bool = False
     #: Require DPoP proofs to carry a nonce from this issuer (`DPoP-Nonce`, RFC 9449 §8 and §9).
     dpop_nonce_required: bool = False
+    #: Staff page logins: after 20 failed tries from one address, blocked this long, doubling with each further
+    #: try (`servicekit.throttle`).
+    login_throttle_base_delay_seconds: int = Field(default=2, ge=1, le=900)
     #: Wrong `tx_code` tries before an offer is locked (OpenID4VCI 1.0 errata: limit, then invalidate).
     tx_code_max_attempts: int = Field(default=5, ge=1)
     tx_code_length: int = Field(default=6, ge=4, le=12)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from issuer.api.deps import SessionDep
+from issuer.api.deps import SessionDep, SettingsDep
 from issuer.pages.routing import MasterKeyDep, render, staff_router
 from issuer.pages.sessions import SESSION_SECONDS, end_staff_session, staff_of_session, start_staff_session
 from issuer.pages.throttle import login_throttle
@@ -31,14 +31,14 @@ def login_page(request: Request, pages: PagesDep, session: SessionDep, next: str
 
 
 @router.post("/staff/login", response_class=HTMLResponse)
-def login(request: Request, pages: PagesDep, session: SessionDep, master_key: MasterKeyDep,
+def login(request: Request, pages: PagesDep, session: SessionDep, master_key: MasterKeyDep, settings: SettingsDep,
           token: Annotated[str, Form(max_length=500)] = "",
           next: Annotated[str, Form(max_length=500)] = "/staff") -> Response:  # noqa: A002
     if not token.strip():  # nothing tried: not counted
         return render(pages, request, None, "login.html", "login.title",
                       {"next": next, "errors": {"token": pages.t(request, "login.error.empty")}}, status_code=400)
     response = pages.redirect(request, next)
-    throttle, keys = login_throttle(session, master_key, request.client.host if request.client else None)
+    throttle, keys = login_throttle(session, master_key, request.client.host if request.client else None, settings)
     try:
         slots = throttle.admit(session, keys)  # the slot is taken before the token is looked up
         staff = start_staff_session(session=session, token=token, new_session_id=lambda: pages.new_session(

@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from issuer.models import IssuerTable
 from issuer.pages.sessions import load_issuer_secret
-from servicekit.throttle import ADDRESS, LoginThrottle, login_attempt_table
+from issuer.settings import IssuerSettings
+from servicekit.throttle import ADDRESS, LoginThrottle, login_attempt_table, login_policies
 from vc.keys import MasterKey
 
 __all__ = ["LOGIN_ATTEMPT", "login_throttle"]
@@ -19,7 +20,9 @@ LOGIN_ATTEMPT = login_attempt_table(IssuerTable.metadata)
 _SECRET = "login-throttle"
 
 
-def login_throttle(session: Session, master_key: MasterKey, address: str | None) -> tuple[LoginThrottle, list[str]]:
+def login_throttle(session: Session, master_key: MasterKey, address: str | None,
+                   settings: IssuerSettings) -> tuple[LoginThrottle, list[str]]:
     """The throttle and the keys one staff log-in from `address` counts against."""
-    throttle = LoginThrottle(LOGIN_ATTEMPT, load_issuer_secret(session, master_key, _SECRET))
+    throttle = LoginThrottle(LOGIN_ATTEMPT, load_issuer_secret(session, master_key, _SECRET),
+                             login_policies(settings.login_throttle_base_delay_seconds))
     return throttle, [throttle.key(ADDRESS, address or "unknown")]
