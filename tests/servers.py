@@ -98,6 +98,10 @@ def running_service(name: str, tmp_path: Path, *, env: dict[str, str] | None = N
     service's from the start, so no other process, in this test run or another, can take it while the
     service starts, and the health check can only reach this service."""
     listener = socket.socket()
+    # uvicorn wraps a passed socket as AF_UNIX (`socket.fromfd`), so asyncio never sets TCP_NODELAY on its
+    # connections; they inherit it from the listener instead. Without it, Nagle's algorithm held each response
+    # body behind its headers until the client's delayed ACK: about 40 ms per request.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     port = int(listener.getsockname()[1])
