@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
@@ -14,7 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,7 +25,8 @@ from schemas.oauth2 import ProtocolError
 from servicekit.logging import RequestLogging, configure_logging
 from servicekit.metrics import CONTENT_TYPE_LATEST, PrometheusMiddleware, configure_metrics, exposition
 
-__all__ = ["BodySizeLimit", "ErrorBody", "SecurityHeaders", "add_service_basics", "error_responses"]
+__all__ = ["BodySizeLimit", "ErrorBody", "SecurityHeaders", "TemporarilyUnavailable", "add_service_basics",
+           "error_responses"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,19 @@ SECURITY_HEADERS = {
 }
 #: Starlette's form parsers refuse a field or part over its size limit with a 400 naming it: that is a 413 too.
 _PART_TOO_LARGE = re.compile(r"^(Field|Part) exceeded maximum size")
+
+
+class TemporarilyUnavailable(ProtocolError):
+    """Not a fault of the request: the database cannot be reached, or it gave up on the transaction (deadlock,
+    serialization failure, lock or pool timeout). The transaction was rolled back, nothing half-stored; the
+    client may send the same request again (`Retry-After`, RFC 9110 §10.2.3)."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+    retry_after_seconds = 5
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "Retry-After": str(self.retry_after_seconds)}
 
 
 class ErrorBody(BaseModel):
@@ -66,6 +82,8 @@ def _document_shell_errors(document: dict[str, Any]) -> None:
             if method in ("post", "put", "patch"):
                 responses.setdefault("413", {"description": "Content Too Large",
                                              "content": {"application/json": {"schema": reference}}})
+            responses.setdefault("503", {"description": "Service Unavailable (the database; try again later)",
+                                         "content": {"application/json": {"schema": reference}}})
     schemas = document["components"]["schemas"]
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
@@ -194,6 +212,17 @@ def add_service_basics(app: FastAPI, *, engine: Engine, max_body_bytes: int, ser
         log.warning("the database refused a value of the request: %s", type(exc.orig).__name__)
         body = {"error": "invalid_request", "error_description": "a value in the request cannot be stored"}
         return JSONResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        log.error("database unavailable: %s: %s", type(getattr(exc, "orig", None) or exc).__name__,
+                  str(exc).splitlines()[0][:200])
+        unavailable = TemporarilyUnavailable("the service cannot use its database just now; nothing was stored; "
+                                             "try again in a moment")
+        # Looked up now, not at start-up: with pages, browsers get the error page (servicekit.web.pages).
+        answer = app.exception_handlers[ProtocolError](request, unavailable)
+        return await answer if inspect.isawaitable(answer) else answer
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

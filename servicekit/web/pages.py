@@ -125,8 +125,12 @@ class Pages:
                                         else ("error.title",))))
         self._page_for_browsers(app, RequestValidationError, lambda request, _exc: self.error_page(
             request, 400, "error.bad_request.title", "error.bad_request.body"))
-        self._page_for_browsers(app, ProtocolError, lambda request, exc: self.error_page(
-            request, exc.status_code, "error.title", message=exc.description or ""))
+        self._page_for_browsers(app, ProtocolError, self._protocol_error_page)
+
+    def _protocol_error_page(self, request: Request, exc: ProtocolError) -> Response:
+        page = self.error_page(request, exc.status_code, "error.title", message=exc.description or "")
+        page.headers.update(exc.headers())  # e.g. Retry-After
+        return page
 
     def _page_for_browsers(self, app: FastAPI, kind: type[Exception],
                            page: Callable[[Request, Any], Response]) -> None:

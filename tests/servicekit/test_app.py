@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -34,6 +35,21 @@ def client(tmp_path: Path) -> TestClient:
     @app.post("/echo")
     def echo(body: Body) -> Body:
         return body
+
+    # A database that cannot be opened (its folder does not exist), and a pool of one connection, held.
+    unreachable = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'x.db'}")
+    busy = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0,
+                                    pool_timeout=0.1)
+
+    @app.get("/unreachable")
+    def use_unreachable() -> None:
+        with unreachable.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+
+    @app.get("/busy")
+    def use_busy() -> None:
+        with busy.connect(), busy.connect():
+            pass
 
     return TestClient(app)
 
@@ -83,6 +99,19 @@ def test_unknown_path_is_json_404(client: TestClient) -> None:
     response = client.get("/nope")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/unreachable", "/busy"])
+def test_a_database_that_cannot_serve_is_503_with_retry_after_not_500(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 503
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert response.headers["retry-after"] == "5" and response.headers["cache-control"] == "no-store"
+
+
+def test_openapi_documents_the_503_on_every_operation(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert all("503" in operation["responses"] for operations in paths.values() for operation in operations.values())
 
 
 def test_security_headers_on_every_response(client: TestClient) -> None:
