@@ -48,6 +48,8 @@ SHARED_TEMPLATES = Path(__file__).parent / "templates"
 SHARED_STATIC = Path(__file__).parent / "static"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: Protocol errors a browser page tells in words of its own (title, text): error code → message ids.
+_TRANSLATED_ERRORS = {"temporarily_unavailable": ("error.unavailable.title", "error.unavailable.body")}
 
 
 class PageError(Exception):
@@ -128,7 +130,10 @@ class Pages:
         self._page_for_browsers(app, ProtocolError, self._protocol_error_page)
 
     def _protocol_error_page(self, request: Request, exc: ProtocolError) -> Response:
-        page = self.error_page(request, exc.status_code, "error.title", message=exc.description or "")
+        if exc.error in _TRANSLATED_ERRORS:  # told in the reader's language instead of the English description
+            page = self.error_page(request, exc.status_code, *_TRANSLATED_ERRORS[exc.error])
+        else:
+            page = self.error_page(request, exc.status_code, "error.title", message=exc.description or "")
         page.headers.update(exc.headers())  # e.g. Retry-After
         return page
 

@@ -60,7 +60,11 @@ def test_the_issuer_answers_503_while_its_database_is_gone_and_serves_again_afte
             _unavailable(admin.post("/admin/institutions", json={"name": "Hogeschool Gap", "country": "NL"}))
             page = browser.get("/staff")  # a staff member's next click
             _unavailable(page)
-            assert page.headers["content-type"].startswith("text/html") and "<h1>Something went wrong</h1>" in page.text
+            assert page.headers["content-type"].startswith("text/html")
+            assert "<h1>Please try again in a moment</h1>" in page.text and "Nothing you sent was saved" in page.text
+            dutch = browser.get("/staff", headers={"Accept-Language": "nl"})
+            _unavailable(dutch)
+            assert "<h1>Probeer het zo nog eens</h1>" in dutch.text
             assert admin.get("/readyz").status_code == 503
             assert admin.get("/healthz").status_code == 200  # the process itself is alive
         assert admin.get("/readyz").status_code == 200
