@@ -48,7 +48,8 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in this test worker's block of {PORT_BLOCK}")
 
 
-def _admin_engine() -> sqlalchemy.Engine:
+def admin_engine() -> sqlalchemy.Engine:
+    """The PostgreSQL server's maintenance database, in autocommit (CREATE/DROP/ALTER DATABASE)."""
     assert POSTGRES_URL
     return sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
                                     isolation_level="AUTOCOMMIT")
@@ -58,7 +59,7 @@ def drop_database(url: str) -> None:
     """Drop a database made by `new_database_url` (nothing to do for SQLite files)."""
     if not POSTGRES_URL or not url.startswith("postgresql"):
         return
-    admin = _admin_engine()
+    admin = admin_engine()
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
     admin.dispose()
@@ -69,7 +70,7 @@ def new_database_url(name: str, tmp_path: Path) -> str:
     if not POSTGRES_URL:
         return f"sqlite:///{tmp_path / (name + '.db')}"
     database = f"ew_{name}_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
+    admin = admin_engine()
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{database}"'))
     admin.dispose()

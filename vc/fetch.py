@@ -369,33 +369,29 @@ class Fetcher:
         while True:
             try:
                 return self._exchange_once(method, url, content, headers, deadline)
-            except _STALE_CONNECTION_ERRORS as exc:
-                if not retries:
-                    raise FetchError(f"fetching from {_origin(url)} failed: {type(exc).__name__}") from exc
-                retries -= 1
+            except httpx.TimeoutException as exc:
+                raise FetchError(f"{_origin(url)} timed out") from exc
+            except httpx.HTTPError as exc:
+                if retries and isinstance(exc, _STALE_CONNECTION_ERRORS):
+                    retries -= 1
+                    continue
+                raise FetchError(f"fetching from {_origin(url)} failed: {type(exc).__name__}") from exc
 
     def _exchange_once(self, method: str, url: str, content: bytes | None, headers: dict[str, str],
                        deadline: float) -> tuple[int, FetchResponse]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"{_origin(url)} timed out")
-        try:
-            with self._client.stream(method, url, content=content, headers=headers,
-                                     timeout=httpx.Timeout(remaining)) as response:
-                body = self._read_limited(response, url, deadline)
-                return response.status_code, FetchResponse(
-                    status=response.status_code,
-                    headers={k.lower(): v for k, v in response.headers.items()},
-                    content_type=_media_type(response.headers.get("content-type", "")),
-                    content=body,
-                    url=url,
-                )
-        except httpx.TimeoutException as exc:
-            raise FetchError(f"{_origin(url)} timed out") from exc
-        except _STALE_CONNECTION_ERRORS:
-            raise
-        except httpx.HTTPError as exc:
-            raise FetchError(f"fetching from {_origin(url)} failed: {type(exc).__name__}") from exc
+        with self._client.stream(method, url, content=content, headers=headers,
+                                 timeout=httpx.Timeout(remaining)) as response:
+            body = self._read_limited(response, url, deadline)
+            return response.status_code, FetchResponse(
+                status=response.status_code,
+                headers={k.lower(): v for k, v in response.headers.items()},
+                content_type=_media_type(response.headers.get("content-type", "")),
+                content=body,
+                url=url,
+            )
 
     def _read_limited(self, response: httpx.Response, url: str, deadline: float) -> bytes:
         limit = self.policy.max_bytes

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy
 
 from tests.reliability.cluster import admin_client
-from tests.servers import POSTGRES_URL, RunningService, running_service
+from tests.servers import POSTGRES_URL, RunningService, admin_engine, running_service
 
 pytestmark = pytest.mark.integration
 
@@ -22,10 +22,8 @@ pytestmark = pytest.mark.integration
 @contextmanager
 def database_closed(service: RunningService) -> Iterator[None]:
     """No new connection to the service's database, and its open ones cut, until the block ends."""
-    assert POSTGRES_URL
     name = service.database_url.rsplit("/", 1)[1]
-    admin = sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
-                                     isolation_level="AUTOCOMMIT")
+    admin = admin_engine()
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
         connection.execute(sqlalchemy.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
